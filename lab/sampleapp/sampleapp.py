@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""The lab's sample application: a tiny HTTP service over PostgreSQL and SQLite.
+
+GET  /healthz  -> 200 with row counts when both databases answer, else 503
+GET  /orders   -> orders in PostgreSQL (count and sum), for data checks
+POST /notes    -> append a note to SQLite (used by writers during backups)
+"""
+import json
+import os
+import sqlite3
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg2
+
+PG_DSN = os.environ.get("SAMPLEAPP_PG_DSN", "dbname=appdb")
+SQLITE_PATH = os.environ.get("SAMPLEAPP_SQLITE", "/var/lib/sampleapp/app.db")
+PORT = int(os.environ.get("SAMPLEAPP_PORT", "8080"))
+
+
+def pg_orders():
+    with psycopg2.connect(PG_DSN, connect_timeout=3) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*), coalesce(sum(amount_cents), 0) FROM orders")
+        count, total = cur.fetchone()
+    conn.close()
+    return {"count": count, "amount_cents": int(total)}
+
+
+def sqlite_conn():
+    if not os.path.exists(SQLITE_PATH):
+        raise RuntimeError("%s is missing" % SQLITE_PATH)
+    conn = sqlite3.connect(SQLITE_PATH, timeout=10)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return conn
+
+
+def sqlite_notes():
+    conn = sqlite_conn()
+    try:
+        return {"count": conn.execute("SELECT count(*) FROM notes").fetchone()[0]}
+    finally:
+        conn.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        if self.path == "/healthz":
+            body, status = {"status": "ok"}, 200
+            for name, check in (("postgresql", pg_orders), ("sqlite", sqlite_notes)):
+                try:
+                    body[name] = check()
+                except Exception as exc:  # the health endpoint reports every failure
+                    body[name] = {"error": str(exc)}
+                    body["status"], status = "degraded", 503
+            self.reply(status, body)
+        elif self.path == "/orders":
+            self.reply(200, pg_orders())
+        else:
+            self.reply(404, {"error": "not found"})
+
+    def do_POST(self):  # noqa: N802
+        if self.path != "/notes":
+            return self.reply(404, {"error": "not found"})
+        length = int(self.headers.get("Content-Length", 0))
+        text = json.loads(self.rfile.read(length) or b"{}").get("text", "")
+        conn = sqlite_conn()
+        try:
+            with conn:
+                conn.execute("INSERT INTO notes (body) VALUES (?)", (text,))
+        finally:
+            conn.close()
+        return self.reply(201, {"ok": True})
+
+    def log_message(self, *args):
+        pass
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Make this machine ready for the lab and the tests: Debian packages, the
+# Python venv, a running Docker engine and the lab images. Safe to run again:
+# every step checks before it acts.
+#
+#   lab/setup.sh            everything
+#   lab/setup.sh venv       only the Python venv (enough for lint and unit tests)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE="$ROOT/.lab"
+VENV="$ROOT/.venv"
+mkdir -p "$STATE"
+chmod 0700 "$STATE"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages() {
+  local wanted=(docker.io debootstrap zstd sqlite3 postgresql-client)
+  local missing=()
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+venv() {
+  local stamp="$VENV/.requirements.sha256"
+  local want
+  want=$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  log "creating the Python venv in .venv (a few minutes the first time)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt"
+  echo "$want" >"$stamp"
+}
+
+docker_engine() {
+  if docker info >/dev/null 2>&1; then
+    return
+  fi
+  log "starting the Docker engine"
+  # setsid: the engine must outlive this script and the make that ran it.
+  as_root setsid dockerd >/var/log/lifeboat-dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 1
+  done
+  log "the Docker engine did not come up; see /var/log/lifeboat-dockerd.log"
+  exit 1
+}
+
+images() {
+  "$ROOT/lab/build-images.sh"
+}
+
+case "${1:-all}" in
+  venv) venv ;;
+  all) apt_packages; venv; docker_engine; images ;;
+  *) echo "usage: $0 [all|venv]" >&2; exit 2 ;;
+esac

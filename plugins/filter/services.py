@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over ``lifeboat_services`` that keep secrets out of loop items.
+
+A failed loop iteration prints its whole item, whatever ``loop_control.label``
+says, so playbooks loop over ``lifeboat_services | lifeboat.dr.services`` (no
+secrets) and fetch a password with ``lifeboat.dr.service_secret`` inside the
+module arguments, where the module's ``no_log`` masks it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: services
+short_description: Protected services without their secrets, optionally limited to some names
+version_added: "0.1.0"
+description:
+  - Returns the items of O(_input) whose C(name) is in O(only) (all when O(only) is empty), with the
+    secret keys (C(login_password)) removed.
+options:
+  _input:
+    description: The C(lifeboat_services) list.
+    type: list
+    elements: dict
+    required: true
+  only:
+    description: Service names to keep.
+    type: list
+    elements: str
+    default: []
+"""
+
+SECRET_KEYS = ("login_password",)
+
+
+def services(items, only=None):
+    wanted = set(only or [])
+    unknown = wanted - set(item["name"] for item in items or [])
+    if unknown:
+        from ansible.errors import AnsibleFilterError
+        raise AnsibleFilterError("unknown service(s) %s; defined: %s" % (
+            ", ".join(sorted(unknown)), ", ".join(item["name"] for item in items or [])))
+    return [{key: value for key, value in item.items() if key not in SECRET_KEYS}
+            for item in items or [] if not wanted or item["name"] in wanted]
+
+
+def service_secret(items, name, key="login_password"):
+    for item in items or []:
+        if item["name"] == name:
+            return item.get(key)
+    return None
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"services": services, "service_secret": service_secret}

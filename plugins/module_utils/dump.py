@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Taking one backup: the engine dump, atomic publication, metadata.
+
+Used by the ``db_dump`` module and by ``lifeboat-backup`` on hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+import shutil
+import tempfile
+import time
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
+    EXTENSIONS, Runner, check_level, compressor_argv, decompressor_argv)
+
+ENGINES = ("postgresql", "sqlite")
+
+
+def extension(engine, fmt, compression):
+    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3"}[engine]
+    return base + EXTENSIONS[compression]
+
+
+def plan(spec, when=None):
+    """Where a backup of ``spec`` taken ``when`` would go, without touching anything."""
+    when = when or bf.utcnow()
+    backup_type = bf.resolve_backup_type(spec.get("backup_type"), when)
+    compression = spec.get("compression", "zstd")
+    directory = bf.backup_dir(spec["backup_root"], spec["service"], backup_type)
+    ext = extension(spec["engine"], spec.get("format", "custom"), compression)
+    backup_id, path = bf.allocate_backup_path(directory, backup_type, when, ext)
+    return {"when": when, "type": backup_type, "directory": directory, "backup_id": backup_id, "path": path,
+            "metadata_path": os.path.join(directory, backup_id + bf.METADATA_SUFFIX), "compression": compression}
+
+
+def _owner_ids(spec):
+    uid = pwd.getpwnam(spec["owner"]).pw_uid if spec.get("owner") else -1
+    gid = grp.getgrnam(spec["group"]).gr_gid if spec.get("group") else -1
+    return uid, gid
+
+
+def run_dump(spec, runner=None, when=None):
+    """Take the backup described by ``spec`` and return the result dict.
+
+    ``spec`` keys: engine, service, backup_root, backup_type, compression,
+    compression_level, threads, owner, group, verify; postgresql: database,
+    format, jobs, connection (engine_postgresql.Connection); sqlite: path.
+    """
+    runner = runner or Runner()
+    engine = spec["engine"]
+    if engine not in ENGINES:
+        raise bf.LifeboatError("unknown engine %r (expected one of %s)" % (engine, ", ".join(ENGINES)))
+    compression = spec.get("compression", "zstd")
+    level = check_level(compression, spec.get("compression_level"))
+    threads = spec.get("threads", 0)
+    where = plan(spec, when)
+    uid, gid = _owner_ids(spec)
+    bf.ensure_dir(bf.service_dir(spec["backup_root"], spec["service"]), 0o700, uid, gid)
+    bf.ensure_dir(where["directory"], 0o700, uid, gid)
+    backup_id, path = bf.allocate_backup_path(where["directory"], where["type"], where["when"],
+                                              extension(engine, spec.get("format", "custom"), compression))
+    started = time.monotonic()
+    work_dir = tempfile.mkdtemp(prefix=bf.PARTIAL_PREFIX + "work-", dir=where["directory"])
+    try:
+        with bf.atomic_file(path, 0o600, uid, gid) as handle:
+            sink = bf.HashingWriter(handle)
+            content = _dump_engine(runner, spec, sink, work_dir, compression, level, threads)
+            duration = time.monotonic() - started
+            meta = bf.build_metadata(backup_id, engine, spec["service"], where["type"], where["when"], duration,
+                                     path, sink.size, sink.checksum, compression, content,
+                                     extra={"compression_level": level, "verified": False})
+            handle.flush()
+            if spec.get("verify", True):
+                # Before the rename: a backup that cannot be read back is never published.
+                verify_archive(runner, handle.name, meta, shown_as=path)
+                meta["verified"] = True
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    bf.write_json_atomic(os.path.join(where["directory"], backup_id + bf.METADATA_SUFFIX), meta, 0o600, uid, gid)
+    return {"path": path, "metadata_path": bf.metadata_path_for(path), "backup_id": backup_id,
+            "size_bytes": sink.size, "checksum": sink.checksum, "duration_seconds": meta["duration_seconds"],
+            "type": where["type"], "tables": content.get("tables", {}), "metadata": meta,
+            "executed_commands": runner.executed}
+
+
+def _dump_engine(runner, spec, sink, work_dir, compression, level, threads):
+    if spec["engine"] == "postgresql":
+        return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir,
+                       fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1),
+                       compression=compression, level=level, threads=threads)
+    copy = os.path.join(work_dir, "snapshot.sqlite3")
+    content = lite.snapshot(spec["path"], copy)
+    compress = compressor_argv(runner, compression, level, threads)
+    if compress:
+        runner.pipeline([compress + [copy]], sink=sink.write)
+    else:
+        with open(copy, "rb") as src:
+            shutil.copyfileobj(src, sink)
+    return content
+
+
+def verify_archive(runner, path, meta, shown_as=None):
+    """Prove the file decompresses and holds what its engine can read; raise naming the file."""
+    engine = meta["engine"]
+    compression = meta.get("compression", "none")
+    try:
+        if engine == "postgresql":
+            pg.check_archive(runner, path, compression, meta["content"].get("format", "custom"),
+                             os.path.dirname(path))
+        else:
+            head = []
+
+            def keep_head(chunk):
+                if not head:
+                    head.append(chunk[:16])
+            runner.pipeline([decompressor_argv(runner, compression, path)], sink=keep_head)
+            lite.check_header(head[0] if head else b"", path)
+    except bf.LifeboatError as exc:
+        raise bf.LifeboatError("backup %s is unreadable: %s" % (shown_as or path, exc))

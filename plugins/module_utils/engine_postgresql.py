@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PostgreSQL dumps and restores with pg_dump/pg_restore/psql.
+
+Consistency: row counts for the metadata are taken inside a REPEATABLE READ
+transaction whose snapshot is exported and handed to pg_dump, so the counts
+describe exactly the data in the dump.
+
+Restore never writes into the target first: it restores into a scratch
+database, checks it against the metadata, and only then swaps names. The old
+database survives as the safety copy.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import compressor_argv, decompressor_argv
+
+FORMATS = {"custom": "dump", "directory": "dir.tar"}
+_END = "__lifeboat_end__"
+MAX_IDENT = 63
+
+TABLES_SQL = (
+    "SELECT n.nspname || '.' || c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1"
+)
+DATABASE_SQL = (
+    "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype, "
+    "current_setting('server_version') FROM pg_database WHERE datname = current_database()"
+)
+
+
+def quote_ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Connection:
+    """How to reach a server; the password travels only in PGPASSWORD."""
+
+    def __init__(self, host=None, port=5432, user=None, password=None, maintenance_db="postgres"):
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.maintenance_db = maintenance_db
+
+    def args(self, database):
+        argv = []
+        if self.host:
+            argv += ["-h", self.host]
+        if self.port:
+            argv += ["-p", str(self.port)]
+        if self.user:
+            argv += ["-U", self.user]
+        return argv + ["-d", database]
+
+    def env(self):
+        env = {"PGCONNECT_TIMEOUT": "10", "PGAPPNAME": "lifeboat"}
+        if self.password is not None:
+            env["PGPASSWORD"] = self.password
+        return env
+
+
+def _psql_argv(runner, conn, database):
+    return [runner.binary("psql"), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-w"] + conn.args(database)
+
+
+def query(runner, conn, database, sql):
+    """Run ``sql`` through psql (on stdin, never argv) and return rows of strings."""
+    out = runner.run(_psql_argv(runner, conn, database), input_bytes=sql.encode("utf-8"), env=conn.env())
+    return [line.split("\t") for line in out.decode("utf-8").splitlines() if line]
+
+
+class SnapshotSession:
+    """An open REPEATABLE READ transaction whose snapshot pg_dump can share."""
+
+    def __init__(self, runner, conn, database):
+        argv = _psql_argv(runner, conn, database)
+        runner.record([argv])
+        env = dict(runner.env)
+        env.update(conn.env())
+        self._err = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env)
+
+    def ask(self, sql):
+        self._proc.stdin.write((sql.rstrip().rstrip(";") + ";\n\\echo " + _END + "\n").encode("utf-8"))
+        self._proc.stdin.flush()
+        rows = []
+        while True:
+            line = self._proc.stdout.readline()
+            if not line:
+                self._proc.wait()
+                self._err.seek(0)
+                raise LifeboatError("psql failed: %s" % self._err.read().decode("utf-8", "replace").strip())
+            text = line.decode("utf-8").rstrip("\n")
+            if text == _END:
+                return rows
+            if text:
+                rows.append(text.split("\t"))
+
+    def close(self):
+        if self._proc.poll() is None:
+            try:
+                self._proc.stdin.write(b"COMMIT;\n")
+                self._proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            self._proc.wait()
+        self._err.close()
+
+
+def table_counts(ask):
+    """``{schema.table: rows}`` for every ordinary table, through ``ask(sql) -> rows``."""
+    counts = {}
+    for name, quoted in ask(TABLES_SQL):
+        counts[name] = int(ask("SELECT count(*) FROM %s" % quoted)[0][0])
+    return counts
+
+
+def dump(runner, conn, database, out_file, work_dir, fmt="custom", jobs=1, compression="zstd", level=3, threads=0):
+    """Dump ``database`` into the writable ``out_file``; return the content record for metadata.
+
+    ``custom`` streams ``pg_dump -Fc -Z0 | compressor`` into ``out_file``.
+    ``directory`` runs ``pg_dump -Fd -j jobs`` into ``work_dir`` and streams it as a tar.
+    """
+    if fmt not in FORMATS:
+        raise LifeboatError("unknown PostgreSQL dump format %r (expected custom or directory)" % fmt)
+    pg_dump = runner.binary("pg_dump")
+    compress = compressor_argv(runner, compression, level, threads)
+    session = SnapshotSession(runner, conn, database)
+    try:
+        session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot = session.ask("SELECT pg_export_snapshot()")[0][0]
+        owner, encoding, collate, ctype, version = session.ask(DATABASE_SQL)[0]
+        counts = table_counts(session.ask)
+        base = [pg_dump, "--snapshot=%s" % snapshot, "-Z0", "--no-password"] + conn.args(database)
+        if fmt == "custom":
+            argvs = [base + ["-Fc"]] + ([compress] if compress else [])
+            runner.pipeline(argvs, sink=out_file.write, env=conn.env())
+        else:
+            target = os.path.join(work_dir, "dump")
+            runner.pipeline([base + ["-Fd", "-j", str(jobs), "-f", target]], env=conn.env())
+            tar = [runner.binary("tar"), "-C", target, "-cf", "-", "."]
+            runner.pipeline([tar] + ([compress] if compress else []), sink=out_file.write)
+    finally:
+        session.close()
+    return {
+        "tables": counts,
+        "database": {"name": database, "owner": owner, "encoding": encoding, "lc_collate": collate,
+                     "lc_ctype": ctype, "server_version": version},
+        "format": fmt,
+    }
+
+
+def check_archive(runner, path, compression, fmt, work_dir):
+    """Prove ``path`` decompresses and pg_restore can read every entry of it.
+
+    ``pg_restore -f /dev/null`` renders the whole archive as SQL, so every
+    data block is decompressed and parsed, not only the table of contents.
+    """
+    decompress = decompressor_argv(runner, compression, path)
+    pg_restore = [runner.binary("pg_restore"), "-f", "/dev/null"]
+    if fmt == "custom":
+        runner.pipeline([decompress, pg_restore])
+    else:
+        target = _unpack(runner, path, compression, work_dir)
+        try:
+            runner.run(pg_restore + [target])
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+
+
+def _unpack(runner, path, compression, work_dir):
+    target = tempfile.mkdtemp(prefix=".lifeboat-unpack-", dir=work_dir)
+    tar = [runner.binary("tar"), "-C", target, "-xf", "-"]
+    runner.pipeline([decompressor_argv(runner, compression, path), tar])
+    return target
+
+
+def database_exists(runner, conn, name):
+    return bool(query(runner, conn, conn.maintenance_db,
+                      "SELECT 1 FROM pg_database WHERE datname = %s" % quote_literal(name)))
+
+
+def scratch_name(target):
+    return (target[:MAX_IDENT - len("__lifeboat_restore")] + "__lifeboat_restore")
+
+
+def safety_name(target, stamp):
+    suffix = "_pre_restore_" + stamp
+    return target[:MAX_IDENT - len(suffix)] + suffix
+
+
+def restore_into_scratch(runner, conn, path, meta, target, work_dir, jobs=1):
+    """Restore ``path`` into a fresh scratch database and return its name and row counts."""
+    content = meta.get("content", {})
+    info = content.get("database", {})
+    scratch = scratch_name(target)
+    admin = conn.maintenance_db
+    query(runner, conn, admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(scratch))
+    create = "CREATE DATABASE %s TEMPLATE template0" % quote_ident(scratch)
+    if info.get("owner"):
+        create += " OWNER %s" % quote_ident(info["owner"])
+    if info.get("encoding"):
+        create += " ENCODING %s LC_COLLATE %s LC_CTYPE %s" % (
+            quote_literal(info["encoding"]), quote_literal(info["lc_collate"]), quote_literal(info["lc_ctype"]))
+    query(runner, conn, admin, create)
+    try:
+        pg_restore = [runner.binary("pg_restore"), "--exit-on-error", "--no-password"] + conn.args(scratch)
+        compression = meta.get("compression", "none")
+        if content.get("format", "custom") == "custom":
+            runner.pipeline([decompressor_argv(runner, compression, path), pg_restore + ["--single-transaction"]],
+                            env=conn.env())
+        else:
+            unpacked = _unpack(runner, path, compression, work_dir)
+            try:
+                runner.run(pg_restore + ["-j", str(jobs), unpacked], env=conn.env())
+            finally:
+                shutil.rmtree(unpacked, ignore_errors=True)
+        counts = table_counts(lambda sql: query(runner, conn, scratch, sql))
+    except BaseException:
+        drop_database(runner, conn, scratch)
+        raise
+    return scratch, counts
+
+
+def drop_database(runner, conn, name):
+    query(runner, conn, conn.maintenance_db, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
+
+
+def swap_in(runner, conn, scratch, target, safety):
+    """Put ``scratch`` in place of ``target``; keep the old one as ``safety`` (or drop it when None)."""
+    admin = conn.maintenance_db
+    if database_exists(runner, conn, target):
+        # Block reconnects before evicting sessions, or the rename races the app.
+        query(runner, conn, admin, "ALTER DATABASE %s ALLOW_CONNECTIONS false" % quote_ident(target))
+        query(runner, conn, admin,
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+              % quote_literal(target))
+        if safety:
+            query(runner, conn, admin, "ALTER DATABASE %s RENAME TO %s" % (quote_ident(target), quote_ident(safety)))
+            query(runner, conn, admin, "ALTER DATABASE %s ALLOW_CONNECTIONS true" % quote_ident(safety))
+        else:
+            drop_database(runner, conn, target)
+    query(runner, conn, admin, "ALTER DATABASE %s RENAME TO %s" % (quote_ident(scratch), quote_ident(target)))

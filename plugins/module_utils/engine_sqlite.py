@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SQLite backups through the online backup API, never a file copy.
+
+The backup API copies a consistent snapshot while writers carry on; restore
+writes through the same API into the live file, so WAL and locks stay right
+for applications that have it open.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import grp
+import os
+import pwd
+import shutil
+import sqlite3
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, fsync_dir
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 30
+
+
+def _connect(path, readonly=False):
+    uri = "file:%s%s" % (path, "?mode=ro" if readonly else "")
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as exc:
+        raise LifeboatError("cannot open SQLite database %s: %s" % (path, exc))
+    return conn
+
+
+def table_counts(conn):
+    names = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return {name: conn.execute('SELECT count(*) FROM "%s"' % name.replace('"', '""')).fetchone()[0] for name in names}
+
+
+def integrity_check(conn, path):
+    result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if result != ["ok"]:
+        raise LifeboatError("SQLite integrity check of %s failed: %s" % (path, "; ".join(result[:5])))
+
+
+def file_identity(path):
+    info = os.stat(path)
+    return {
+        "owner": _name(pwd.getpwuid, info.st_uid),
+        "group": _name(grp.getgrgid, info.st_gid),
+        "mode": "%04o" % (info.st_mode & 0o7777),
+    }
+
+
+def _name(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def snapshot(source, dest):
+    """Copy ``source`` into a new file ``dest`` with the backup API; return content for metadata."""
+    if not os.path.isfile(source):
+        raise LifeboatError("SQLite database %s does not exist" % source)
+    src = _connect(source, readonly=True)
+    try:
+        out = sqlite3.connect(dest)
+        try:
+            try:
+                src.backup(out)  # one step: a single read transaction, so one consistent snapshot
+            except sqlite3.Error as exc:
+                raise LifeboatError("SQLite backup of %s failed: %s" % (source, exc))
+            out.execute("PRAGMA journal_mode=DELETE")  # the copy must not depend on a -wal file
+            integrity_check(out, dest)
+            counts = table_counts(out)
+        finally:
+            out.close()
+    finally:
+        src.close()
+    return {"tables": counts, "source": dict(file_identity(source), path=source)}
+
+
+def check_header(first_bytes, path):
+    if not first_bytes.startswith(HEADER):
+        raise LifeboatError("backup %s decompresses but is not an SQLite database" % path)
+
+
+def validate_copy(path):
+    """Integrity-check an unpacked backup and return its row counts."""
+    with contextlib.closing(_connect(path, readonly=True)) as conn:
+        try:
+            integrity_check(conn, path)
+            return table_counts(conn)
+        except sqlite3.DatabaseError as exc:
+            raise LifeboatError("unpacked backup %s is not a usable SQLite database: %s" % (path, exc))
+
+
+def orphan_side_files(target):
+    """-wal/-shm/-journal files left without their database: replaying them onto a new file corrupts it."""
+    return [target + suffix for suffix in SIDE_FILES if os.path.exists(target + suffix)]
+
+
+def apply(copy_path, target, identity=None):
+    """Write the validated ``copy_path`` into ``target`` through the backup API.
+
+    A missing ``target`` is created with the recorded owner, group and mode.
+    """
+    created = not os.path.exists(target)
+    src = _connect(copy_path, readonly=True)
+    try:
+        dst = _connect(target)
+        try:
+            src.backup(dst)
+            counts = table_counts(dst)
+        finally:
+            dst.close()
+    except sqlite3.Error as exc:
+        raise LifeboatError("writing the restored data into %s failed: %s" % (target, exc))
+    finally:
+        src.close()
+    if created and identity:
+        uid = _lookup_id(pwd.getpwnam, identity.get("owner"))
+        gid = _lookup_id(grp.getgrnam, identity.get("group"))
+        os.chown(target, uid, gid)
+        os.chmod(target, int(identity.get("mode", "0600"), 8))
+    fsync_dir(os.path.dirname(target) or ".")
+    return counts
+
+
+def _lookup_id(lookup, name):
+    if not name:
+        return -1
+    try:
+        return lookup(name)[2]
+    except KeyError:
+        return int(name) if name.isdigit() else -1
+
+
+def safety_copy(target, dest):
+    """Keep the current ``target`` at ``dest`` before it is overwritten.
+
+    The backup API gives a consistent copy of a live database; a damaged
+    database (the usual reason to restore) can refuse it, so then the file and
+    its side files are copied byte for byte. Returns the paths written.
+    """
+    try:
+        src = _connect(target, readonly=True)
+        try:
+            out = sqlite3.connect(dest)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+        finally:
+            src.close()
+        written = [dest]
+    except (sqlite3.Error, LifeboatError):
+        written = []
+        for suffix in ("",) + SIDE_FILES:
+            if os.path.exists(target + suffix):
+                shutil.copyfile(target + suffix, dest + suffix)
+                written.append(dest + suffix)
+    for path in written:
+        os.chmod(path, 0o600)
+    return written

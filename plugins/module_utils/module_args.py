@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs shared by Lifeboat modules, and turning parameters into specs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.engine_postgresql import Connection
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
+
+DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
+
+
+def common_argument_spec():
+    return dict(
+        engine=dict(type="str", required=True, choices=["postgresql", "sqlite"]),
+        service=dict(type="str", required=True),
+        backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT),
+        database=dict(type="str"),
+        path=dict(type="path"),
+        jobs=dict(type="int", default=1),
+        login_host=dict(type="str", default="127.0.0.1"),
+        login_port=dict(type="int", default=5432),
+        login_user=dict(type="str"),
+        login_password=dict(type="str", no_log=True),
+        maintenance_db=dict(type="str", default="postgres"),
+    )
+
+
+COMMON_REQUIRED_IF = [
+    ("engine", "postgresql", ["database"]),
+    ("engine", "sqlite", ["path"]),
+]
+
+
+def connection_from_params(params):
+    return Connection(host=params.get("login_host"), port=params.get("login_port"), user=params.get("login_user"),
+                      password=params.get("login_password"), maintenance_db=params.get("maintenance_db", "postgres"))
+
+
+def runner_for(module):
+    """A Runner that finds programs with ``module.get_bin_path(name, required)``."""
+    return Runner(bin_path=module.get_bin_path)
+
+
+def spec_from_params(params):
+    spec = {key: value for key, value in params.items() if not key.startswith("login_")}
+    spec["connection"] = connection_from_params(params)
+    return spec

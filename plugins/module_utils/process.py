@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Running external tools: pipelines, compression programs, recorded commands.
+
+Secrets never go on a command line: callers pass them in ``env``. Every
+argv that ran is recorded in ``Runner.executed`` for ``executed_commands``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import CHUNK, LifeboatError
+
+COMPRESSIONS = ("zstd", "gzip", "none")
+DEFAULT_LEVELS = {"zstd": 3, "gzip": 6, "none": 0}
+EXTENSIONS = {"zstd": ".zst", "gzip": ".gz", "none": ""}
+
+
+class Runner:
+    """Finds binaries and runs commands, keeping the list of what ran."""
+
+    def __init__(self, bin_path=None, env=None):
+        self._bin_path = bin_path or _which
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.executed = []
+
+    def binary(self, name):
+        return self._bin_path(name, True)
+
+    def optional_binary(self, name):
+        return self._bin_path(name, False)
+
+    def record(self, argvs):
+        self.executed.append(" | ".join(" ".join(shlex.quote(str(arg)) for arg in argv) for argv in argvs))
+
+    def run(self, argv, input_bytes=None, env=None):
+        """Run one command to completion and return its stdout; raise on failure."""
+        return self.pipeline([argv], input_bytes=input_bytes, env=env, capture=True)
+
+    def pipeline(self, argvs, sink=None, capture=False, input_bytes=None, env=None):
+        """Run ``argvs`` connected stdout->stdin.
+
+        The last command's output goes to ``sink(chunk)``, is returned when
+        ``capture`` is true, or is discarded. Any command failing raises
+        LifeboatError with the stderr of the command that failed first in
+        the chain (upstream SIGPIPE deaths are the consequence, not the cause).
+        """
+        self.record(argvs)
+        run_env = dict(self.env)
+        run_env.update(env or {})
+        procs, errors = [], []
+        prev = subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL
+        collected = []
+        try:
+            for index, argv in enumerate(argvs):
+                last = index == len(argvs) - 1
+                err = tempfile.TemporaryFile()
+                errors.append(err)
+                proc = subprocess.Popen(
+                    [str(arg) for arg in argv], stdin=prev, env=run_env, stderr=err,
+                    stdout=subprocess.PIPE if (not last or sink or capture) else subprocess.DEVNULL,
+                    preexec_fn=_restore_sigpipe)
+                if index > 0:
+                    prev.close()
+                prev = proc.stdout
+                procs.append(proc)
+            if input_bytes is not None:
+                _feed(procs[0], input_bytes)
+            out = procs[-1].stdout
+            if out is not None:
+                for chunk in iter(lambda: out.read(CHUNK), b""):
+                    if sink is not None:
+                        sink(chunk)
+                    else:
+                        collected.append(chunk)
+                out.close()
+            codes = [proc.wait() for proc in procs]
+        except BaseException:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            raise
+        failure = _first_failure(argvs, codes, errors)
+        for err in errors:
+            err.close()
+        if failure:
+            raise LifeboatError(failure)
+        return b"".join(collected)
+
+
+def _restore_sigpipe():
+    # Python ignores SIGPIPE; children must not, or a failed reader leaves writers hanging.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def _feed(proc, data):
+    try:
+        proc.stdin.write(data)
+    except BrokenPipeError:
+        pass
+    finally:
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
+def _first_failure(argvs, codes, errors):
+    failed = []
+    for index, code in enumerate(codes):
+        # A writer killed by SIGPIPE is fine when every reader after it succeeded
+        # (the reader had read all it needed); otherwise it is only a consequence.
+        if code == -signal.SIGPIPE and all(later == 0 for later in codes[index + 1:]):
+            continue
+        if code != 0:
+            failed.append(index)
+    if not failed:
+        return None
+    real = [i for i in failed if codes[i] != -signal.SIGPIPE] or failed
+    index = real[0]
+    errors[index].seek(0)
+    stderr = errors[index].read().decode("utf-8", "replace").strip()
+    name = os.path.basename(str(argvs[index][0]))
+    code = codes[index]
+    why = ("killed by signal %d" % -code) if code < 0 else ("exit code %d" % code)
+    return "%s failed (%s): %s" % (name, why, stderr or "no error output")
+
+
+def _which(name, required):
+    path = shutil.which(name)
+    if not path and required:
+        raise LifeboatError("required program %r was not found in PATH" % name)
+    return path
+
+
+def compression_for_name(name):
+    if name.endswith(".zst"):
+        return "zstd"
+    if name.endswith(".gz"):
+        return "gzip"
+    return "none"
+
+
+def compressor_argv(runner, algorithm, level, threads=0):
+    """The command that compresses stdin to stdout, or None for no compression."""
+    if algorithm == "none":
+        return None
+    if algorithm == "zstd":
+        return [runner.binary("zstd"), "-q", "-c", "-%d" % level, "-T%d" % threads]
+    if algorithm == "gzip":
+        pigz = runner.optional_binary("pigz")
+        if pigz:
+            return [pigz, "-c", "-%d" % level] + (["-p", str(threads)] if threads else [])
+        return [runner.binary("gzip"), "-c", "-%d" % level]
+    raise LifeboatError("unknown compression %r (expected one of %s)" % (algorithm, ", ".join(COMPRESSIONS)))
+
+
+def decompressor_argv(runner, algorithm, path=None):
+    """The command that writes the decompressed ``path`` (or stdin) to stdout."""
+    tail = [path] if path else []
+    if algorithm == "zstd":
+        return [runner.binary("zstd"), "-q", "-d", "-c"] + tail
+    if algorithm == "gzip":
+        return [runner.binary("gzip"), "-d", "-c"] + tail
+    if algorithm == "none":
+        return [runner.binary("cat")] + tail
+    raise LifeboatError("unknown compression %r" % (algorithm,))
+
+
+def check_level(algorithm, level):
+    if level is None:
+        return DEFAULT_LEVELS[algorithm]
+    bounds = {"zstd": (1, 19), "gzip": (1, 9), "none": (0, 0)}[algorithm]
+    if not bounds[0] <= level <= bounds[1]:
+        raise LifeboatError("compression level %d is out of range %d-%d for %s" % (level, bounds[0], bounds[1], algorithm))
+    return level

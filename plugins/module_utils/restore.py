@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Restoring one backup, in an order that never harms the target on bad input.
+
+1. choose the backup and load its metadata        (read only)
+2. check size and sha256, decompress, read it      (read only)
+3. refuse to overwrite an existing target without confirmation
+4. restore into scratch space and compare with the metadata
+5. keep a safety copy of the target, then put the restored data in place
+Check mode stops after step 3 and reports the plan.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import tempfile
+import time
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
+from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, decompressor_argv
+
+
+def choose(spec):
+    """The backup to restore: ``backup`` (a path) or ``select`` among ``backup_root``/``service``."""
+    if spec.get("backup"):
+        return spec["backup"], "backup file given explicitly"
+    backups, _incomplete = bf.list_backups(spec["backup_root"], spec["service"])
+    entry, reason = bf.select_backup(backups, spec.get("select") or "latest")
+    return entry["path"], reason
+
+
+def compare_counts(expected, actual):
+    """Differences between two ``{table: rows}`` maps, as readable strings."""
+    problems = []
+    for table in sorted(set(expected) | set(actual)):
+        if table not in actual:
+            problems.append("%s missing (expected %d rows)" % (table, expected[table]))
+        elif table not in expected:
+            problems.append("%s not in the backup's metadata (%d rows)" % (table, actual[table]))
+        elif expected[table] != actual[table]:
+            problems.append("%s has %d rows, metadata says %d" % (table, actual[table], expected[table]))
+    return problems
+
+
+def run_restore(spec, runner=None, check_mode=False, when=None):
+    """Restore per ``spec``; return the result dict (``changed``, ``plan`` ...).
+
+    ``spec`` keys: engine, backup | (backup_root, service, select), confirm,
+    safety_copy, verify_rows; postgresql: database, connection, jobs;
+    sqlite: path.
+    """
+    runner = runner or Runner()
+    started = time.monotonic()
+    path, reason = choose(spec)
+    meta = bf.load_metadata(path)
+    if meta["engine"] != spec["engine"]:
+        raise bf.LifeboatError("backup %s holds a %s backup, not %s" % (path, meta["engine"], spec["engine"]))
+    checksum = bf.verify_checksum(path, meta)
+    verify_archive(runner, path, meta)
+    target = spec["database"] if spec["engine"] == "postgresql" else spec["path"]
+    exists = _target_exists(runner, spec, target)
+    stamp = (when or bf.utcnow()).strftime("%Y%m%d_%H%M%S")
+    result = {
+        "backup": path, "backup_id": meta["backup_id"], "checksum": checksum, "selected_because": reason,
+        "target": target, "target_existed": exists, "expected_rows": meta["content"].get("tables", {}),
+        "executed_commands": runner.executed,
+    }
+    if exists and not spec.get("confirm"):
+        raise bf.LifeboatError(
+            "refusing to overwrite existing %s %s without confirmation: set confirm: true "
+            "(playbooks: -e lifeboat_confirm=yes)" % (spec["engine"], target))
+    safety = spec.get("safety_copy", True) and exists
+    if check_mode:
+        result.update(changed=True, plan="restore %s into %s%s" % (
+            path, target, " after keeping a safety copy" if safety else ""))
+        return result
+    if spec["engine"] == "postgresql":
+        result.update(_restore_postgresql(runner, spec, path, meta, target, safety and pg.safety_name(target, stamp)))
+    else:
+        result.update(_restore_sqlite(spec, path, meta, target, exists, safety, stamp, runner))
+    result.update(changed=True, duration_seconds=round(time.monotonic() - started, 3))
+    return result
+
+
+def _target_exists(runner, spec, target):
+    if spec["engine"] == "postgresql":
+        return pg.database_exists(runner, spec["connection"], target)
+    return os.path.exists(target)
+
+
+def _check_rows(spec, meta, actual, where, untouched=True):
+    if not spec.get("verify_rows", True):
+        return
+    problems = compare_counts(meta["content"].get("tables", {}), actual)
+    if problems:
+        raise bf.LifeboatError("restored data in %s does not match the backup's metadata%s: %s" % (
+            where, ", target left untouched" if untouched else "", "; ".join(problems)))
+
+
+def _restore_postgresql(runner, spec, path, meta, target, safety):
+    conn = spec["connection"]
+    work_dir = spec.get("work_dir") or os.path.dirname(path)
+    scratch, counts = pg.restore_into_scratch(runner, conn, path, meta, target, work_dir, spec.get("jobs", 1))
+    try:
+        _check_rows(spec, meta, counts, "scratch database %s" % scratch)
+    except bf.LifeboatError:
+        pg.drop_database(runner, conn, scratch)
+        raise
+    pg.swap_in(runner, conn, scratch, target, safety or None)
+    return {"safety_copy": safety or None, "restored_rows": counts}
+
+
+def _restore_sqlite(spec, path, meta, target, exists, safety, stamp, runner):
+    directory = os.path.dirname(target) or "."
+    if not os.path.isdir(directory):
+        raise bf.LifeboatError("directory %s of the SQLite target does not exist" % directory)
+    work_dir = tempfile.mkdtemp(prefix=".lifeboat-restore-", dir=directory)
+    try:
+        copy = os.path.join(work_dir, "restore.sqlite3")
+        with open(copy, "wb") as handle:
+            runner.pipeline([decompressor_argv(runner, meta.get("compression", "none"), path)], sink=handle.write)
+        counts = lite.validate_copy(copy)
+        _check_rows(spec, meta, counts, "the unpacked copy of %s" % path)
+        kept = []
+        if safety:
+            kept = lite.safety_copy(target, "%s.pre-restore-%s" % (target, stamp))
+        # Side files of a database that is gone would be replayed into the new one.
+        for orphan in ([] if exists else lite.orphan_side_files(target)):
+            moved = "%s.orphan-%s" % (orphan, stamp)
+            os.rename(orphan, moved)
+            kept.append(moved)
+        restored = lite.apply(copy, target, meta["content"].get("source"))
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    _check_rows(spec, meta, restored, target, untouched=False)
+    return {"safety_copy": kept[0] if kept else None, "kept_files": kept, "restored_rows": restored}

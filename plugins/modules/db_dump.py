@@ -1,0 +1,229 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: db_dump
+short_description: Take a verified, checksummed backup of a database
+version_added: "0.1.0"
+description:
+  - Dumps one database into C(<backup_root>/<service>/<type>/backup_<type>_<YYYYMMDD_HHMMSS>.<ext>)
+    and writes a metadata JSON beside it (C(backup_<type>_<YYYYMMDD_HHMMSS>.metadata.json)) with the
+    backup id, engine, service, type, UTC timestamp, size, duration, files, sha256 checksum and the
+    row count of every table.
+  - C(postgresql) runs C(pg_dump) in custom format (or directory format with parallel O(jobs)) inside
+    an exported REPEATABLE READ snapshot, so the row counts in the metadata describe exactly the dumped data.
+  - C(sqlite) copies the database with SQLite's online backup API, which gives a consistent snapshot
+    while the application keeps writing. It never copies the file directly.
+  - Files are written under a temporary C(.partial-*) name, fsynced and renamed, so an interrupted run
+    never leaves a file that looks like a complete backup. The metadata is written last.
+  - After writing, the backup is decompressed and read back (O(verify)) before it is reported as good.
+  - Backup files are mode 0600 and directories 0700, owned by O(owner)/O(group) when given.
+author:
+  - Lifeboat contributors
+options:
+  engine:
+    description: Database engine.
+    type: str
+    required: true
+    choices: [postgresql, sqlite]
+  service:
+    description: Name of the protected service; the backups live under O(backup_root)/O(service).
+    type: str
+    required: true
+  backup_root:
+    description: Root directory of the backup repository on the host.
+    type: path
+    default: /var/backups/lifeboat
+  backup_type:
+    description:
+      - GFS class of this backup. V(auto) picks V(monthly) on the 1st of the month, V(weekly) on Sundays
+        and V(daily) otherwise (UTC).
+    type: str
+    default: auto
+    choices: [auto, daily, weekly, monthly, yearly]
+  database:
+    description: PostgreSQL database to dump. Required when O(engine=postgresql).
+    type: str
+  path:
+    description: SQLite database file. Required when O(engine=sqlite).
+    type: path
+  format:
+    description:
+      - PostgreSQL archive format. V(custom) is one compressed stream; V(directory) lets O(jobs) dump
+        and restore tables in parallel and is stored as one compressed tar.
+    type: str
+    default: custom
+    choices: [custom, directory]
+  jobs:
+    description: Parallel pg_dump workers for O(format=directory).
+    type: int
+    default: 1
+  compression:
+    description: Compression program applied to the archive.
+    type: str
+    default: zstd
+    choices: [zstd, gzip, none]
+  compression_level:
+    description: Compression level (zstd 1-19, default 3; gzip 1-9, default 6).
+    type: int
+  threads:
+    description: Compression threads; V(0) lets zstd use every core. gzip uses C(pigz) when installed.
+    type: int
+    default: 0
+  owner:
+    description: Owner of the backup files and directories.
+    type: str
+  group:
+    description: Group of the backup files and directories.
+    type: str
+  verify:
+    description: Decompress and read back the new backup before reporting success.
+    type: bool
+    default: true
+  login_host:
+    description: PostgreSQL host.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description: PostgreSQL port.
+    type: int
+    default: 5432
+  login_user:
+    description: PostgreSQL role. It needs read access to every table (for example C(pg_read_all_data)).
+    type: str
+  login_password:
+    description: Password of O(login_user). Passed to the tools in C(PGPASSWORD), never on a command line.
+    type: str
+  maintenance_db:
+    description: Database used for server-level statements.
+    type: str
+    default: postgres
+notes:
+  - Check mode reports the path the backup would get and touches nothing.
+  - Needs C(pg_dump), C(psql) and the compression program on the host (the backup_agent role installs them).
+seealso:
+  - module: lifeboat.dr.db_restore
+"""
+
+EXAMPLES = r"""
+- name: Nightly PostgreSQL backup
+  lifeboat.dr.db_dump:
+    engine: postgresql
+    service: appdb
+    database: appdb
+    login_user: lifeboat
+    login_password: "{{ vault_appdb_password }}"
+    owner: lifeboat
+    group: lifeboat
+
+- name: Parallel dump of a large database
+  lifeboat.dr.db_dump:
+    engine: postgresql
+    service: warehouse
+    database: warehouse
+    format: directory
+    jobs: 4
+    login_user: lifeboat
+    login_password: "{{ vault_warehouse_password }}"
+
+- name: SQLite database of a running application, gzip like the old script
+  lifeboat.dr.db_dump:
+    engine: sqlite
+    service: bot
+    path: /srv/bot/app.db
+    compression: gzip
+    compression_level: 9
+    backup_type: daily
+"""
+
+RETURN = r"""
+path:
+  description: The backup file.
+  returned: always
+  type: str
+  sample: /var/backups/lifeboat/appdb/daily/backup_daily_20251103_020000.dump.zst
+metadata_path:
+  description: The metadata JSON beside the backup.
+  returned: always
+  type: str
+backup_id:
+  description: Identifier of the backup (the file name without extension).
+  returned: always
+  type: str
+  sample: backup_daily_20251103_020000
+type:
+  description: GFS class of the backup.
+  returned: always
+  type: str
+size_bytes:
+  description: Size of the backup file.
+  returned: success
+  type: int
+checksum:
+  description: C(sha256:<hex>) of the backup file.
+  returned: success
+  type: str
+duration_seconds:
+  description: Time the dump took.
+  returned: success
+  type: float
+tables:
+  description: Row count of every table at the moment of the dump.
+  returned: success
+  type: dict
+  sample: {"public.orders": 1200}
+metadata:
+  description: The metadata document written beside the backup.
+  returned: success
+  type: dict
+executed_commands:
+  description: Commands run, without secrets.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.dump import plan, run_dump
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
+    COMMON_REQUIRED_IF, common_argument_spec, runner_for, spec_from_params)
+
+
+def main():
+    argument_spec = common_argument_spec()
+    argument_spec.update(
+        backup_type=dict(type="str", default="auto", choices=["auto", "daily", "weekly", "monthly", "yearly"]),
+        format=dict(type="str", default="custom", choices=["custom", "directory"]),
+        compression=dict(type="str", default="zstd", choices=["zstd", "gzip", "none"]),
+        compression_level=dict(type="int"),
+        threads=dict(type="int", default=0),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+        verify=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
+    spec = spec_from_params(module.params)
+    runner = runner_for(module)
+    try:
+        if module.check_mode:
+            where = plan(spec)
+            module.exit_json(changed=True, path=where["path"], metadata_path=where["metadata_path"],
+                             backup_id=where["backup_id"], type=where["type"], executed_commands=[],
+                             msg="would write %s" % where["path"])
+        result = run_dump(spec, runner=runner)
+    except LifeboatError as exc:
+        module.fail_json(msg=str(exc), executed_commands=runner.executed)
+    module.exit_json(changed=True, **result)
+
+
+if __name__ == "__main__":
+    main()

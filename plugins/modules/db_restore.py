@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: db_restore
+short_description: Restore a Lifeboat backup without risking the target on bad input
+version_added: "0.1.0"
+description:
+  - Restores one backup written by M(lifeboat.dr.db_dump) into a database of the same engine.
+  - Before anything is touched, the backup's size and sha256 are compared with its metadata and the
+    archive is decompressed and read. A missing, truncated, corrupt or foreign backup fails with a
+    message naming the file and the cause, and the target is not touched.
+  - An existing target is only overwritten with O(confirm=true).
+  - C(postgresql) restores into a scratch database, compares every table's row count with the metadata,
+    and only then renames the scratch database into place. The previous database is kept, renamed to
+    C(<database>_pre_restore_<YYYYMMDD_HHMMSS>), unless O(safety_copy=false).
+  - C(sqlite) unpacks and integrity-checks the backup, compares row counts, keeps the current file as
+    C(<path>.pre-restore-<YYYYMMDD_HHMMSS>), and writes the data into the live file through SQLite's
+    backup API so running readers see a consistent database. Orphaned C(-wal)/C(-shm) files of a deleted
+    database are moved aside, never replayed.
+author:
+  - Lifeboat contributors
+options:
+  engine:
+    description: Database engine; must match the backup's.
+    type: str
+    required: true
+    choices: [postgresql, sqlite]
+  service:
+    description: Protected service whose backups O(select) chooses from.
+    type: str
+    required: true
+  backup:
+    description: Backup file to restore. Mutually exclusive with O(select).
+    type: path
+  select:
+    description:
+      - Which backup of O(service) under O(backup_root) to restore when O(backup) is not given.
+      - V(latest), a class (V(daily), V(weekly), V(monthly), V(yearly)) for the newest of that class,
+        V(YYYYMMDD) for the newest taken that day (UTC), or a backup id.
+      - When neither O(backup) nor O(select) is given, V(latest) is restored.
+    type: str
+  backup_root:
+    description: Root directory of the backup repository.
+    type: path
+    default: /var/backups/lifeboat
+  database:
+    description: Target PostgreSQL database. Required when O(engine=postgresql).
+    type: str
+  path:
+    description: Target SQLite file. Required when O(engine=sqlite).
+    type: path
+  confirm:
+    description: Allow overwriting an existing target. Without it an existing target is refused.
+    type: bool
+    default: false
+  safety_copy:
+    description: Keep the current target before replacing it.
+    type: bool
+    default: true
+  verify_rows:
+    description: Compare the restored row counts with the metadata before putting the data in place.
+    type: bool
+    default: true
+  jobs:
+    description: Parallel pg_restore workers for directory-format backups.
+    type: int
+    default: 1
+  login_host:
+    description: PostgreSQL host.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description: PostgreSQL port.
+    type: int
+    default: 5432
+  login_user:
+    description:
+      - PostgreSQL role. It needs C(CREATEDB), membership in the role owning the target database,
+        and C(pg_signal_backend) to end sessions on the target; or superuser.
+    type: str
+  login_password:
+    description: Password of O(login_user), passed in C(PGPASSWORD) only.
+    type: str
+  maintenance_db:
+    description: Database used for server-level statements.
+    type: str
+    default: postgres
+notes:
+  - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
+seealso:
+  - module: lifeboat.dr.db_dump
+"""
+
+EXAMPLES = r"""
+- name: Restore the newest backup of appdb over the damaged database
+  lifeboat.dr.db_restore:
+    engine: postgresql
+    service: appdb
+    database: appdb
+    login_user: lifeboat
+    login_password: "{{ vault_appdb_password }}"
+    confirm: true
+
+- name: Restore last Sunday's backup into a side database for selective recovery
+  lifeboat.dr.db_restore:
+    engine: postgresql
+    service: appdb
+    select: weekly
+    database: appdb_recovery
+    login_user: lifeboat
+    login_password: "{{ vault_appdb_password }}"
+
+- name: Restore a given SQLite backup file
+  lifeboat.dr.db_restore:
+    engine: sqlite
+    service: bot
+    backup: /var/backups/lifeboat/bot/daily/backup_daily_20251103_020000.sqlite3.zst
+    path: /srv/bot/app.db
+    confirm: true
+"""
+
+RETURN = r"""
+backup:
+  description: The backup file restored (or that would be).
+  returned: always
+  type: str
+backup_id:
+  description: Its id.
+  returned: always
+  type: str
+selected_because:
+  description: Why this backup was chosen.
+  returned: always
+  type: str
+  sample: newest backup of any class
+target:
+  description: Database name or file restored into.
+  returned: always
+  type: str
+target_existed:
+  description: Whether the target existed before.
+  returned: always
+  type: bool
+safety_copy:
+  description: Where the previous target was kept (database name or file), or null.
+  returned: when not in check mode
+  type: str
+expected_rows:
+  description: Row counts per table recorded in the metadata.
+  returned: always
+  type: dict
+restored_rows:
+  description: Row counts per table in the restored data.
+  returned: when not in check mode
+  type: dict
+plan:
+  description: What would be done.
+  returned: in check mode
+  type: str
+duration_seconds:
+  description: Time the restore took.
+  returned: when not in check mode
+  type: float
+executed_commands:
+  description: Commands run, without secrets.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
+    COMMON_REQUIRED_IF, common_argument_spec, runner_for, spec_from_params)
+from ansible_collections.lifeboat.dr.plugins.module_utils.restore import run_restore
+
+
+def main():
+    argument_spec = common_argument_spec()
+    argument_spec.update(
+        backup=dict(type="path"),
+        select=dict(type="str"),
+        confirm=dict(type="bool", default=False),
+        safety_copy=dict(type="bool", default=True),
+        verify_rows=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF,
+                           mutually_exclusive=[("backup", "select")], supports_check_mode=True)
+    runner = runner_for(module)
+    try:
+        result = run_restore(spec_from_params(module.params), runner=runner, check_mode=module.check_mode)
+    except LifeboatError as exc:
+        module.fail_json(msg=str(exc), executed_commands=runner.executed)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
