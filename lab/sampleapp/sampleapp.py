@@ -70,12 +70,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, {"error": "not found"})
         length = int(self.headers.get("Content-Length", 0))
         text = json.loads(self.rfile.read(length) or b"{}").get("text", "")
-        conn = sqlite_conn()
         try:
-            with conn:
-                conn.execute("INSERT INTO notes (body) VALUES (?)", (text,))
-        finally:
-            conn.close()
+            conn = sqlite_conn()
+            try:
+                with conn:
+                    conn.execute("INSERT INTO notes (body) VALUES (?)", (text,))
+            finally:
+                conn.close()
+        except Exception as exc:  # report, do not drop the connection
+            return self.reply(500, {"error": str(exc)})
         return self.reply(201, {"ok": True})
 
     def log_message(self, *args):

@@ -26,8 +26,8 @@ HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30
 
 
-def _connect(path, readonly=False):
-    uri = "file:%s%s" % (path, "?mode=ro" if readonly else "")
+def _connect(path, mode="rwc"):
+    uri = "file:%s?mode=%s" % (path, mode)
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as exc:
@@ -67,7 +67,10 @@ def snapshot(source, dest):
     """Copy ``source`` into a new file ``dest`` with the backup API; return content for metadata."""
     if not os.path.isfile(source):
         raise LifeboatError("SQLite database %s does not exist" % source)
-    src = _connect(source, readonly=True)
+    # Read-write, not read-only: a WAL reader needs the -shm file, and only a
+    # read-write connection removes the -wal/-shm it created when it closes,
+    # instead of leaving files owned by the agent that lock the app out.
+    src = _connect(source, mode="rw")
     try:
         out = sqlite3.connect(dest)
         try:
@@ -92,7 +95,7 @@ def check_header(first_bytes, path):
 
 def validate_copy(path):
     """Integrity-check an unpacked backup and return its row counts."""
-    with contextlib.closing(_connect(path, readonly=True)) as conn:
+    with contextlib.closing(_connect(path, mode="ro")) as conn:
         try:
             integrity_check(conn, path)
             return table_counts(conn)
@@ -111,7 +114,7 @@ def apply(copy_path, target, identity=None):
     A missing ``target`` is created with the recorded owner, group and mode.
     """
     created = not os.path.exists(target)
-    src = _connect(copy_path, readonly=True)
+    src = _connect(copy_path, mode="ro")
     try:
         dst = _connect(target)
         try:
@@ -149,7 +152,7 @@ def safety_copy(target, dest):
     its side files are copied byte for byte. Returns the paths written.
     """
     try:
-        src = _connect(target, readonly=True)
+        src = _connect(target, mode="rw")
         try:
             out = sqlite3.connect(dest)
             try:

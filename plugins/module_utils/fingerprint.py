@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Content fingerprints: row count and an order-independent hash per table.
+
+Two databases of the same engine hold the same data exactly when their
+fingerprints match, whatever order rows are stored in. Memory stays constant:
+the per-table hash is a sum of per-row hash prefixes, not a sorted list.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import hashlib
+import sqlite3
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+
+_MOD = 1 << 64
+_PG_ROW_HASH = "coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0)"
+
+
+def combine(tables):
+    """One hash over every table's fingerprint."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        digest.update(("%s:%d:%s;" % (name, tables[name]["rows"], tables[name]["hash"])).encode("utf-8"))
+    return "sha256:" + digest.hexdigest()
+
+
+def postgresql(runner, conn, database):
+    tables = {}
+    for name, quoted in pg.query(runner, conn, database, pg.TABLES_SQL):
+        rows, total = pg.query(runner, conn, database, "SELECT count(*), %s FROM %s t" % (_PG_ROW_HASH, quoted))[0]
+        tables[name] = {"rows": int(rows), "hash": "%x" % (int(total) % _MOD)}
+    return tables
+
+
+def sqlite(path):
+    try:
+        conn = sqlite3.connect("file:%s?mode=rw" % path, uri=True, timeout=30)  # rw: see engine_sqlite.snapshot
+    except sqlite3.Error as exc:
+        raise LifeboatError("cannot open SQLite database %s: %s" % (path, exc))
+    tables = {}
+    with contextlib.closing(conn):
+        try:
+            names = [row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            for name in names:
+                rows, total = 0, 0
+                for row in conn.execute('SELECT * FROM "%s"' % name.replace('"', '""')):
+                    rows += 1
+                    total += int.from_bytes(hashlib.sha256(repr(row).encode("utf-8")).digest()[:8], "big")
+                tables[name] = {"rows": rows, "hash": "%x" % (total % _MOD)}
+        except sqlite3.Error as exc:
+            raise LifeboatError("cannot read SQLite database %s: %s" % (path, exc))
+    return tables
