@@ -11,13 +11,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook
 
-.PHONY: drill test setup venv lab-up lab-down lint unit integration molecule clean
+.PHONY: drill test setup venv lab-up lab-down lint build unit integration molecule clean
 
 drill: setup lab-up
 	rm -f .lab/drill/*-summary.*
 	$(PLAYBOOK) playbooks/drill.yml; status=$$?; cat .lab/drill/*-summary.txt 2>/dev/null; exit $$status
 
-test: setup lint unit lab-up integration molecule
+test: setup lint build unit lab-up integration molecule
 
 setup:
 	lab/setup.sh all
@@ -34,6 +34,16 @@ lab-down:
 lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
+
+# The collection must build, install, and document itself from the installed copy.
+build: venv
+	rm -rf .lab/build && mkdir -p .lab/build
+	$(BIN)/ansible-galaxy collection build --output-path .lab/build .
+	$(BIN)/ansible-galaxy collection install --force --no-deps -p .lab/build/collections .lab/build/lifeboat-dr-*.tar.gz
+	for m in db_dump db_restore db_fingerprint; do \
+	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.lab/build/collections $(BIN)/ansible-doc -j lifeboat.dr.$$m \
+	    | grep -q '"module": "'$$m'"' || { echo "ansible-doc cannot read lifeboat.dr.$$m from the built collection"; exit 1; }; done
+	test -f .lab/build/collections/ansible_collections/lifeboat/dr/roles/backup_agent/meta/argument_specs.yml
 
 unit: venv
 	$(BIN)/pytest tests/unit
