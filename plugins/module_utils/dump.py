@@ -20,6 +20,7 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
+from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, compressor_argv, decompressor_argv)
 
@@ -67,6 +68,12 @@ def run_dump(spec, runner=None, when=None):
     uid, gid = _owner_ids(spec)
     bf.ensure_dir(bf.service_dir(spec["backup_root"], spec["service"]), 0o700, uid, gid)
     bf.ensure_dir(where["directory"], 0o700, uid, gid)
+    with service_lock(spec["backup_root"], spec["service"], spec.get("lock_timeout", 60), uid, gid):
+        return _locked_dump(spec, runner, where, compression, level, threads, uid, gid)
+
+
+def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
+    engine = spec["engine"]
     backup_id, path = bf.allocate_backup_path(where["directory"], where["type"], where["when"],
                                               extension(engine, spec.get("format", "custom"), compression))
     started = time.monotonic()

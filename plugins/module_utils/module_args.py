@@ -26,6 +26,7 @@ def common_argument_spec():
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
         maintenance_db=dict(type="str", default="postgres"),
+        lock_timeout=dict(type="int", default=60),
     )
 
 

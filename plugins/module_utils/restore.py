@@ -24,6 +24,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
+from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, decompressor_argv
 
 
@@ -57,6 +58,14 @@ def run_restore(spec, runner=None, check_mode=False, when=None):
     sqlite: path.
     """
     runner = runner or Runner()
+    if os.path.isdir(bf.service_dir(spec["backup_root"], spec["service"])):
+        # Rotation must not delete the backup while it is being restored.
+        with service_lock(spec["backup_root"], spec["service"], spec.get("lock_timeout", 60)):
+            return _run_restore(spec, runner, check_mode, when)
+    return _run_restore(spec, runner, check_mode, when)
+
+
+def _run_restore(spec, runner, check_mode, when):
     started = time.monotonic()
     path, reason = choose(spec)
     meta = bf.load_metadata(path)

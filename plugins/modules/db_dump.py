@@ -105,6 +105,12 @@ options:
     description: Database used for server-level statements.
     type: str
     default: postgres
+  lock_timeout:
+    description:
+      - Seconds to wait for another Lifeboat run on the same service (backup, restore or rotation) to finish.
+        After that the module fails with a message naming the lock and its holder.
+    type: int
+    default: 60
 notes:
   - Check mode reports the path the backup would get and touches nothing.
   - Needs C(pg_dump), C(psql) and the compression program on the host (the backup_agent role installs them).

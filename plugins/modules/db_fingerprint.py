@@ -89,7 +89,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
 
 def main():
     argument_spec = common_argument_spec()
-    for unused in ("service", "backup_root", "jobs", "maintenance_db"):
+    for unused in ("service", "backup_root", "jobs", "maintenance_db", "lock_timeout"):
         argument_spec.pop(unused)
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     runner = runner_for(module)

@@ -93,6 +93,12 @@ options:
     description: Database used for server-level statements.
     type: str
     default: postgres
+  lock_timeout:
+    description:
+      - Seconds to wait for another Lifeboat run on the same service (backup, restore or rotation) to finish.
+        After that the module fails with a message naming the lock and its holder.
+    type: int
+    default: 60
 notes:
   - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
 seealso:

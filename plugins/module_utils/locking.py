@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One Lifeboat run per service at a time: backups, restores and rotation share a lock.
+
+``flock`` on ``<root>/<service>/.lock``: the kernel drops it when the holder
+dies, so a killed run never leaves a stale lock behind.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import fcntl
+import os
+import time
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, service_dir
+
+LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def service_lock(root, service, wait_seconds=0, uid=-1, gid=-1):
+    """Hold the service's lock, waiting up to ``wait_seconds`` for another run to finish."""
+    path = os.path.join(service_dir(root, service), LOCK_NAME)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if uid != -1 or gid != -1:
+            os.fchown(fd, uid, gid)
+    except PermissionError:
+        fd = os.open(path, os.O_RDONLY)  # another user's lock file: flock works read-only too
+    try:
+        deadline = time.monotonic() + max(wait_seconds, 0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LifeboatError(
+                        "another Lifeboat run is working on service %s (%s%s); waited %ds"
+                        % (service, path, _holder(path), wait_seconds))
+                time.sleep(0.2)
+        _note_holder(fd)
+        yield path
+    finally:
+        os.close(fd)
+
+
+def _note_holder(fd):
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ("%d\n" % os.getpid()).encode(), 0)
+    except OSError:
+        pass
+
+
+def _holder(path):
+    try:
+        with open(path) as handle:
+            pid = handle.read().strip()
+        return ", held by pid %s" % pid if pid else ""
+    except OSError:
+        return ""
