@@ -17,8 +17,9 @@ import json
 import os
 import sys
 
-from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, list_backups
-from ansible_collections.lifeboat.dr.plugins.module_utils.dump import run_dump
+from ansible_collections.lifeboat.dr.plugins.module_utils import health
+from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, list_backups, utcnow
 from ansible_collections.lifeboat.dr.plugins.module_utils.engine_postgresql import Connection
 
 DEFAULT_CONFIG_DIR = "/etc/lifeboat"
@@ -43,24 +44,39 @@ def load_service(config_dir, name):
     return config
 
 
-def main(argv=None, out=sys.stdout):
-    parser = argparse.ArgumentParser(prog="lifeboat-backup", description="Run or list Lifeboat backups.")
+def configured_services(config_dir):
+    directory = os.path.join(config_dir, "services")
+    try:
+        return sorted(name[:-5] for name in os.listdir(directory) if name.endswith(".json"))
+    except FileNotFoundError:
+        return []
+
+
+def main(argv=None, out=sys.stdout, now=None):
+    parser = argparse.ArgumentParser(prog="lifeboat-backup", description="Run, list and check Lifeboat backups.")
     parser.add_argument("--config-dir", default=os.environ.get("LIFEBOAT_CONFIG_DIR", DEFAULT_CONFIG_DIR))
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="take a backup of a configured service now")
+    run = sub.add_parser("run", help="back up a configured service now (then rotate and publish metrics)")
     run.add_argument("service")
     run.add_argument("--type", choices=["auto", "daily", "weekly", "monthly", "yearly"], default=None)
     show = sub.add_parser("list", help="list the complete backups of a service, newest first")
     show.add_argument("service")
+    check = sub.add_parser("status", help="newest backup per class, age, size, verified; exit 1 on any problem")
+    check.add_argument("services", nargs="*", help="default: every configured service")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
+    current = getattr(args, "service", None) or "status"
     try:
+        if args.command == "status":
+            return _status(args, out, now or utcnow())
         spec = load_service(args.config_dir, args.service)
         if args.command == "run":
             if args.type:
                 spec["backup_type"] = args.type
-            result = run_dump(spec)
+            result = backup_cycle(spec)
             summary = {key: result[key] for key in ("backup_id", "path", "size_bytes", "checksum",
                                                     "duration_seconds", "tables")}
+            summary["deleted_by_rotation"] = [d["path"] for d in result.get("rotation", {}).get("deleted", [])]
             out.write(json.dumps(dict(summary, service=args.service, status="ok"), sort_keys=True) + "\n")
         else:
             backups, incomplete = list_backups(spec["backup_root"], args.service)
@@ -70,6 +86,28 @@ def main(argv=None, out=sys.stdout):
             for entry in incomplete:
                 out.write("INCOMPLETE  %s: %s\n" % (entry["path"], entry["reason"]))
     except LifeboatError as exc:
-        sys.stderr.write("lifeboat-backup: %s: %s\n" % (args.service, exc))
+        sys.stderr.write("lifeboat-backup: %s: %s\n" % (current, exc))
         return 1
     return 0
+
+
+def _status(args, out, now):
+    names = args.services or configured_services(args.config_dir)
+    if not names:
+        raise LifeboatError("no service is configured in %s/services" % args.config_dir)
+    reports = []
+    for name in names:
+        spec = load_service(args.config_dir, name)
+        reports.append(health.status(spec["backup_root"], name, now, spec.get("stale_hours", health.DEFAULT_STALE_HOURS)))
+    if args.json:
+        out.write(json.dumps(reports, indent=2, sort_keys=True) + "\n")
+    else:
+        for report in reports:
+            out.write("%s %s\n" % ("OK  " if report["ok"] else "FAIL", report["service"]))
+            for kind, info in report["classes"].items():
+                out.write("     %-8s %s  age %6.1f h  %9s  %s\n" % (
+                    kind, info["backup_id"], info["age_hours"], info["size"],
+                    "verified" if info["verified"] else "NOT VERIFIED"))
+            for problem in report["problems"]:
+                out.write("     problem: %s\n" % problem)
+    return 0 if all(report["ok"] for report in reports) else 1

@@ -44,7 +44,7 @@ def plan(spec, when=None):
             "metadata_path": os.path.join(directory, backup_id + bf.METADATA_SUFFIX), "compression": compression}
 
 
-def _owner_ids(spec):
+def owner_ids(spec):
     uid = pwd.getpwnam(spec["owner"]).pw_uid if spec.get("owner") else -1
     gid = grp.getgrnam(spec["group"]).gr_gid if spec.get("group") else -1
     return uid, gid
@@ -65,7 +65,7 @@ def run_dump(spec, runner=None, when=None):
     level = check_level(compression, spec.get("compression_level"))
     threads = spec.get("threads", 0)
     where = plan(spec, when)
-    uid, gid = _owner_ids(spec)
+    uid, gid = owner_ids(spec)
     bf.ensure_dir(bf.service_dir(spec["backup_root"], spec["service"]), 0o700, uid, gid)
     bf.ensure_dir(where["directory"], 0o700, uid, gid)
     with service_lock(spec["backup_root"], spec["service"], spec.get("lock_timeout", 60), uid, gid):

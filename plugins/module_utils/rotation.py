@@ -87,13 +87,14 @@ def plan(backups, policy):
 
 
 def _order(entry):
+    """Total order of backups: time, then sequence, then id (two classes can share a second)."""
     return (entry["timestamp"], entry["seq"], entry["backup_id"])
 
 
 def rotate(root, service, policy, check_mode=False, lock_timeout=60):
-    """Apply ``policy`` to the backups of ``service``; return kept, deleted and skipped lists."""
+    """Apply ``policy`` to the backups of ``service``; return kept, deleted and incomplete lists."""
     if not os.path.isdir(bf.service_dir(root, service)):
-        return {"kept": [], "deleted": [], "skipped": [], "changed": False}
+        return {"kept": [], "deleted": [], "incomplete": [], "changed": False}
     with service_lock(root, service, lock_timeout):
         return _rotate(root, service, policy, check_mode)
 
@@ -101,11 +102,11 @@ def rotate(root, service, policy, check_mode=False, lock_timeout=60):
 def _rotate(root, service, policy, check_mode):
     backups, incomplete = bf.list_backups(root, service)
     kept, deleted = plan(backups, policy)
-    skipped = [dict(path=i["path"], reason="not deleted: %s" % i["reason"]) for i in incomplete]
+    incomplete = [dict(path=i["path"], reason="not deleted: %s" % i["reason"]) for i in incomplete]
     if not check_mode:
         for entry in deleted:
             delete_backup(entry["path"])
-    return {"kept": kept, "deleted": deleted, "skipped": skipped, "changed": bool(deleted)}
+    return {"kept": kept, "deleted": deleted, "incomplete": incomplete, "changed": bool(deleted)}
 
 
 def delete_backup(path):

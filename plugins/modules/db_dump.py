@@ -87,6 +87,15 @@ options:
     description: Decompress and read back the new backup before reporting success.
     type: bool
     default: true
+  metrics_dir:
+    description:
+      - node_exporter textfile-collector directory. When set, C(lifeboat_<service>.prom) is rewritten after
+        the run, successful or not, with C(lifeboat_backup_last_success_timestamp_seconds),
+        C(lifeboat_backup_last_duration_seconds), C(lifeboat_backup_last_size_bytes) and C(lifeboat_backup_success)
+        labelled by service and type.
+      - Every run is also recorded in C(<backup_root>/<service>/.last_runs.json), and successful ones in
+        C(<backup_root>/<service>/size_trend.jsonl).
+    type: path
   login_host:
     description: PostgreSQL host.
     type: str
@@ -189,6 +198,10 @@ metadata:
   description: The metadata document written beside the backup.
   returned: success
   type: dict
+metrics_file:
+  description: The Prometheus textfile written, or null.
+  returned: success
+  type: str
 executed_commands:
   description: Commands run, without secrets.
   returned: always
@@ -199,7 +212,8 @@ executed_commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.dump import plan, run_dump
+from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
+from ansible_collections.lifeboat.dr.plugins.module_utils.dump import plan
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
     COMMON_REQUIRED_IF, common_argument_spec, runner_for, spec_from_params)
 
@@ -215,6 +229,7 @@ def main():
         owner=dict(type="str"),
         group=dict(type="str"),
         verify=dict(type="bool", default=True),
+        metrics_dir=dict(type="path"),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     spec = spec_from_params(module.params)
@@ -225,7 +240,7 @@ def main():
             module.exit_json(changed=True, path=where["path"], metadata_path=where["metadata_path"],
                              backup_id=where["backup_id"], type=where["type"], executed_commands=[],
                              msg="would write %s" % where["path"])
-        result = run_dump(spec, runner=runner)
+        result = backup_cycle(spec, runner=runner)
     except LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     module.exit_json(changed=True, **result)

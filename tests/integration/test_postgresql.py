@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import databases, pg_content, psql, run_module, sh
+from labhost import databases, pg_content, psql, run_module, sh
 
 SCHEMA = """
 CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, price numeric(12, 2), tags text[],

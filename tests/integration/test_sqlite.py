@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from conftest import run_module, sh, sqlite_content
+from labhost import run_module, sh, sqlite_content
 
 WRITER = r"""
 import sqlite3, sys, time

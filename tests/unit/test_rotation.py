@@ -42,8 +42,8 @@ def oracle_keep(backups, policy):
         verified = [o for o in backups if o["type"] == kind and o["metadata"]["verified"]]
         if verified:
             keep.add(max(verified, key=lambda o: o["timestamp"])["path"])
-    if backups:
-        keep.add(max(backups, key=lambda o: o["timestamp"])["path"])
+    if backups:  # ties at the same second are broken by sequence, then id
+        keep.add(max(backups, key=lambda o: (o["timestamp"], o["seq"], o["backup_id"]))["path"])
     return keep
 
 
@@ -74,7 +74,7 @@ def test_newest_backup_and_newest_verified_per_class_survive(calendar, policy):
     if not backups:
         return
     kept = {k["path"] for k in rotation.plan(backups, policy)[0]}
-    assert max(backups, key=lambda b: b["timestamp"])["path"] in kept
+    assert max(backups, key=lambda b: (b["timestamp"], b["seq"], b["backup_id"]))["path"] in kept
     for kind in bf.BACKUP_TYPES:
         verified = [b for b in backups if b["type"] == kind and b["metadata"]["verified"]]
         if verified:
@@ -134,6 +134,6 @@ def test_rotate_deletes_files_keeps_incomplete_and_check_mode_deletes_nothing(tm
     assert sorted(k["path"] for k in result["kept"]) == sorted(days[-3:])
     assert all(not os.path.exists(p) and not os.path.exists(bf.metadata_path_for(p)) for p in days[:7])
     assert os.path.exists(orphan) and os.path.exists(partial)
-    assert [s["path"] for s in result["skipped"]] == [orphan]
+    assert [s["path"] for s in result["incomplete"]] == [orphan]
     again = rotation.rotate(root, "svc", {"daily": 3})
     assert again["deleted"] == [] and again["changed"] is False

@@ -78,3 +78,22 @@ def test_a_triggered_run_writes_a_backup_matching_its_metadata(host, service, ki
         assert meta["type"] == kind
     # the reader must not leave WAL files that lock the application out
     assert not host.file("/srv/notes/notes.db-shm").exists
+    prom = host.file("/var/lib/prometheus/node-exporter/lifeboat_%s.prom" % service).content_string
+    line = 'lifeboat_backup_last_size_bytes{service="%s",type="%s"} %d' % (service, meta["type"], meta["size_bytes"])
+    assert line in prom
+    assert 'lifeboat_backup_success{service="%s",type="%s"} 1' % (service, meta["type"]) in prom
+
+
+def test_status_reports_every_service_and_fails_on_the_unreachable_one(host):
+    for service in ("notes", "notes-weekly"):
+        _trigger(host, service)
+    report = host.run("runuser -u lifeboat -- /usr/local/bin/lifeboat-backup status --json notes notes-weekly")
+    assert report.rc == 0, report.stdout + report.stderr
+    assert [r["service"] for r in json.loads(report.stdout)] == ["notes", "notes-weekly"]
+    everything = host.run("runuser -u lifeboat -- /usr/local/bin/lifeboat-backup status")
+    assert everything.rc == 1 and "FAIL orders" in everything.stdout and "no complete backup" in everything.stdout
+
+
+def test_service_config_carries_the_retention_policy(host):
+    config = json.loads(host.file("/etc/lifeboat/services/notes.json").content_string)
+    assert config["retention"] == {"daily": 7, "weekly": 4, "monthly": 12, "yearly": 0}

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a service's backups say about its health: last runs, metrics, size trend, status.
+
+Every run (success or failure) records itself in ``<service>/.last_runs.json``
+and rewrites the Prometheus textfile ``lifeboat_<service>.prom`` for
+node_exporter's textfile collector. Successful runs append a line to
+``<service>/size_trend.jsonl``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+
+LAST_RUNS = ".last_runs.json"
+SIZE_TREND = "size_trend.jsonl"
+DEFAULT_STALE_HOURS = 26
+
+
+def read_last_runs(root, service):
+    try:
+        with open(os.path.join(bf.service_dir(root, service), LAST_RUNS)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def record_run(root, service, backup_type, ok, when, duration, error=None, result=None, uid=-1, gid=-1):
+    """Remember this run's outcome per class, and append successful runs to the size trend."""
+    directory = bf.service_dir(root, service)
+    runs = read_last_runs(root, service)
+    runs[backup_type] = {"ok": bool(ok), "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         "epoch": int(when.timestamp()), "duration_seconds": round(duration, 3),
+                         "error": error, "backup_id": result and result.get("backup_id")}
+    bf.write_json_atomic(os.path.join(directory, LAST_RUNS), runs, 0o600, uid, gid)
+    if ok and result:
+        line = json.dumps({"time": runs[backup_type]["time"], "type": backup_type, "backup_id": result["backup_id"],
+                           "size_bytes": result["size_bytes"], "duration_seconds": result["duration_seconds"]},
+                          sort_keys=True)
+        trend = os.path.join(directory, SIZE_TREND)
+        fd = os.open(trend, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(line + "\n")
+        if uid != -1 or gid != -1:
+            os.chown(trend, uid, gid)
+    return runs
+
+
+def newest_by_type(backups):
+    newest = {}
+    for entry in backups:  # list_backups is newest first
+        newest.setdefault(entry["type"], entry)
+    return newest
+
+
+def _label(value):
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(service, backups, runs):
+    """Prometheus text exposition for one service, labelled by service and type."""
+    newest = newest_by_type(backups)
+    series = {
+        "lifeboat_backup_last_success_timestamp_seconds": ("gauge", "Time of the newest complete backup."),
+        "lifeboat_backup_last_duration_seconds": ("gauge", "Duration of the newest complete backup."),
+        "lifeboat_backup_last_size_bytes": ("gauge", "Size of the newest complete backup."),
+        "lifeboat_backup_success": ("gauge", "1 if the last run of this class succeeded, else 0."),
+        "lifeboat_backup_last_run_timestamp_seconds": ("gauge", "Time of the last run, successful or not."),
+    }
+    values = {name: [] for name in series}
+    for kind in bf.BACKUP_TYPES:
+        labels = 'service="%s",type="%s"' % (_label(service), kind)
+        entry = newest.get(kind)
+        if entry:
+            meta = entry["metadata"]
+            values["lifeboat_backup_last_success_timestamp_seconds"].append((labels, int(entry["timestamp"].timestamp())))
+            values["lifeboat_backup_last_duration_seconds"].append((labels, meta.get("duration_seconds", 0)))
+            values["lifeboat_backup_last_size_bytes"].append((labels, meta.get("size_bytes", 0)))
+        run = runs.get(kind)
+        if run:
+            values["lifeboat_backup_success"].append((labels, 1 if run["ok"] else 0))
+            values["lifeboat_backup_last_run_timestamp_seconds"].append((labels, run["epoch"]))
+        elif entry:
+            values["lifeboat_backup_success"].append((labels, 1))
+    lines = []
+    for name, (kind, help_text) in series.items():
+        lines.append("# HELP %s %s" % (name, help_text))
+        lines.append("# TYPE %s %s" % (name, kind))
+        lines.extend("%s{%s} %s" % (name, labels, value) for labels, value in values[name])
+    return "\n".join(lines) + "\n"
+
+
+def write_metrics(textfile_dir, root, service):
+    """Rewrite ``lifeboat_<service>.prom`` atomically (node_exporter must never read half a file)."""
+    if not textfile_dir:
+        return None
+    if not os.path.isdir(textfile_dir):
+        raise bf.LifeboatError("metrics directory %s does not exist" % textfile_dir)
+    backups, _ = bf.list_backups(root, service)
+    path = os.path.join(textfile_dir, "lifeboat_%s.prom" % service)
+    with bf.atomic_file(path, 0o644) as handle:
+        handle.write(render_metrics(service, backups, read_last_runs(root, service)).encode("utf-8"))
+    return path
+
+
+def status(root, service, now, stale_hours=DEFAULT_STALE_HOURS):
+    """Per class: the newest backup, its age, size and verified state; and the problems found."""
+    backups, incomplete = bf.list_backups(root, service)
+    runs = read_last_runs(root, service)
+    classes, problems = {}, []
+    for kind, entry in sorted(newest_by_type(backups).items()):
+        meta = entry["metadata"]
+        classes[kind] = {"backup_id": entry["backup_id"], "age_hours": round((now - entry["timestamp"]).total_seconds() / 3600, 1),
+                         "size": meta.get("size_readable"), "verified": bool(meta.get("verified")), "path": entry["path"]}
+        if not meta.get("verified"):
+            problems.append("%s %s is not verified" % (kind, entry["backup_id"]))
+    if not backups:
+        problems.append("no complete backup")
+    elif (now - backups[0]["timestamp"]).total_seconds() > stale_hours * 3600:
+        problems.append("newest backup %s is older than %d h" % (backups[0]["backup_id"], stale_hours))
+    for kind, run in sorted(runs.items()):
+        if not run.get("ok"):
+            problems.append("last %s run at %s failed: %s" % (kind, run.get("time"), run.get("error")))
+    problems.extend("incomplete file %s" % item["path"] for item in incomplete)
+    return {"service": service, "classes": classes, "problems": problems, "ok": not problems}

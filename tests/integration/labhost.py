@@ -1,0 +1,76 @@
+"""Helpers for the integration tests: run Lifeboat's modules through Ansible on the lab
+host app1, and read its real PostgreSQL and SQLite independently of Lifeboat's code."""
+import json
+import os
+import shlex
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HOST = "app1"
+CONTAINER = "lifeboat-lab-app1"
+BIN = os.path.join(ROOT, ".venv", "bin")
+
+
+def _env():
+    env = dict(os.environ)
+    env.update(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0",
+               PATH=BIN + os.pathsep + env.get("PATH", ""))
+    return env
+
+
+class Result(dict):
+    """A module's result, plus everything Ansible printed (to look for leaked secrets)."""
+    output = ""
+
+
+def run_module(module, args, check=False, verbosity=0):
+    argv = [os.path.join(BIN, "ansible"), HOST, "-m", "lifeboat.dr." + module, "-a", json.dumps(args)]
+    if check:
+        argv.append("--check")
+    if verbosity:
+        argv.append("-" + "v" * verbosity)
+    proc = subprocess.run(argv, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    start = proc.stdout.find("{")
+    try:
+        doc = json.loads(proc.stdout[start:])
+        result = Result(doc["plays"][0]["tasks"][0]["hosts"][HOST])
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("unexpected ansible output:\n%s\n%s" % (proc.stdout, proc.stderr))
+    result.output = proc.stdout + proc.stderr
+    return result
+
+
+def sh(command, check=True):
+    proc = subprocess.run(["docker", "exec", CONTAINER, "bash", "-c", command], capture_output=True, text=True,
+                          timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (%d): %s %s" % (command, proc.returncode, proc.stdout, proc.stderr))
+    return proc.stdout
+
+
+def psql(sql, database="postgres"):
+    return sh("runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s" % (database, shlex.quote(sql))).strip()
+
+
+def pg_content(database):
+    """Independent content hash of every table: count and md5 of all rows in a fixed order."""
+    tables = psql("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+                  "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1", database).splitlines()
+    return {table: psql("SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
+                        "FROM %s t" % table, database) for table in tables}
+
+
+def sqlite_content(path):
+    script = ("import hashlib, sqlite3, json, sys; c = sqlite3.connect('file:%s?mode=ro', uri=True); "
+              "names = [r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type='table' ORDER BY 1\")]; "
+              "print(json.dumps({n: '%%d:%%s' %% (c.execute('SELECT count(*) FROM \"%%s\"' %% n).fetchone()[0], "
+              "hashlib.md5(repr(sorted(map(repr, c.execute('SELECT * FROM \"%%s\"' %% n)))).encode()).hexdigest()) "
+              "for n in names}))" % path)
+    return json.loads(sh("python3 -c %s" % shlex.quote(script)))
+
+
+def databases():
+    return set(psql("SELECT datname FROM pg_database").split())
+
+
