@@ -18,17 +18,18 @@ import tempfile
 import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, compressor_argv, decompressor_argv)
 
-ENGINES = ("postgresql", "sqlite")
+ENGINES = ("postgresql", "sqlite", "directory")
 
 
 def extension(engine, fmt, compression):
-    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3"}[engine]
+    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3", "directory": "tar"}[engine]
     return base + EXTENSIONS[compression]
 
 
@@ -105,6 +106,9 @@ def _dump_engine(runner, spec, sink, work_dir, compression, level, threads):
         return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir,
                        fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1),
                        compression=compression, level=level, threads=threads)
+    if spec["engine"] == "directory":
+        return tree.dump(runner, spec["path"], sink, work_dir, compressor_argv(runner, compression, level, threads),
+                         consistency=spec.get("consistency", "stop"), stop_services=spec.get("stop_services"))
     copy = os.path.join(work_dir, "snapshot.sqlite3")
     content = lite.snapshot(spec["path"], copy)
     compress = compressor_argv(runner, compression, level, threads)
@@ -124,6 +128,8 @@ def verify_archive(runner, path, meta, shown_as=None):
         if engine == "postgresql":
             pg.check_archive(runner, path, compression, meta["content"].get("format", "custom"),
                              os.path.dirname(path))
+        elif engine == "directory":
+            tree.check_archive(runner, decompressor_argv(runner, compression, path))
         else:
             head = []
 

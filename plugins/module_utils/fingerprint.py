@@ -14,7 +14,9 @@ __metaclass__ = type
 
 import contextlib
 import hashlib
+import os
 import sqlite3
+import stat
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
@@ -58,3 +60,25 @@ def sqlite(path):
         except sqlite3.Error as exc:
             raise LifeboatError("cannot read SQLite database %s: %s" % (path, exc))
     return tables
+
+
+def directory(path):
+    """One "table" for a directory tree: entry count and a hash of every path, mode, owner and content."""
+    if not os.path.isdir(path):
+        raise LifeboatError("directory %s does not exist" % path)
+    digest, entries = hashlib.sha256(), 0
+    for top, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            full = os.path.join(top, name)
+            info = os.lstat(full)
+            entries += 1
+            digest.update(("%s\0%o\0%d:%d\0" % (os.path.relpath(full, path), info.st_mode, info.st_uid,
+                                                  info.st_gid)).encode("utf-8", "surrogateescape"))
+            if stat.S_ISREG(info.st_mode):
+                with open(full, "rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(chunk)
+            elif stat.S_ISLNK(info.st_mode):
+                digest.update(os.readlink(full).encode("utf-8", "surrogateescape"))
+    return {".": {"rows": entries, "hash": digest.hexdigest()[:16]}}

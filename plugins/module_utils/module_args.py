@@ -15,7 +15,7 @@ DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
 
 def common_argument_spec():
     return dict(
-        engine=dict(type="str", required=True, choices=["postgresql", "sqlite"]),
+        engine=dict(type="str", required=True, choices=["postgresql", "sqlite", "directory"]),
         service=dict(type="str", required=True),
         backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT),
         database=dict(type="str"),
@@ -33,6 +33,7 @@ def common_argument_spec():
 COMMON_REQUIRED_IF = [
     ("engine", "postgresql", ["database"]),
     ("engine", "sqlite", ["path"]),
+    ("engine", "directory", ["path"]),
 ]
 
 

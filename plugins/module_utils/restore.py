@@ -21,6 +21,7 @@ import tempfile
 import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
@@ -79,19 +80,25 @@ def _run_restore(spec, runner, check_mode, when):
     result = {
         "backup": path, "backup_id": meta["backup_id"], "checksum": checksum, "selected_because": reason,
         "target": target, "target_existed": exists, "expected_rows": meta["content"].get("tables", {}),
+        "expected_content": meta["content"],
         "executed_commands": runner.executed,
     }
     if exists and not spec.get("confirm"):
         raise bf.LifeboatError(
             "refusing to overwrite existing %s %s without confirmation: set confirm: true "
             "(playbooks: -e lifeboat_confirm=yes)" % (spec["engine"], target))
-    safety = spec.get("safety_copy", True) and exists
+    # A directory is always moved aside, never deleted.
+    safety = (spec.get("safety_copy", True) or spec["engine"] == "directory") and exists
     if check_mode:
         result.update(changed=True, plan="restore %s into %s%s" % (
             path, target, " after keeping a safety copy" if safety else ""))
         return result
     if spec["engine"] == "postgresql":
         result.update(_restore_postgresql(runner, spec, path, meta, target, safety and pg.safety_name(target, stamp)))
+    elif spec["engine"] == "directory":
+        kept, stats = tree.restore(runner, decompressor_argv(runner, meta.get("compression", "none"), path),
+                                   target, meta["content"], stamp)
+        result.update(safety_copy=kept, restored=stats)
     else:
         result.update(_restore_sqlite(spec, path, meta, target, exists, safety, stamp, runner))
     result.update(changed=True, duration_seconds=round(time.monotonic() - started, 3))

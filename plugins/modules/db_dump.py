@@ -29,10 +29,10 @@ author:
   - Lifeboat contributors
 options:
   engine:
-    description: Database engine.
+    description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
     type: str
     required: true
-    choices: [postgresql, sqlite]
+    choices: [postgresql, sqlite, directory]
   service:
     description: Name of the protected service; the backups live under O(backup_root)/O(service).
     type: str
@@ -52,8 +52,22 @@ options:
     description: PostgreSQL database to dump. Required when O(engine=postgresql).
     type: str
   path:
-    description: SQLite database file. Required when O(engine=sqlite).
+    description: SQLite database file, or the directory for O(engine=directory).
     type: path
+  consistency:
+    description:
+      - How a O(engine=directory) copy is made consistent. V(stop) stops O(stop_services) for the copy and
+        starts them again afterwards, whatever happens; V(snapshot) archives a read-only btrfs snapshot of the
+        subvolume while the service runs; V(none) copies live, only for data nothing writes to.
+      - Owners, modes, ACLs and extended attributes are kept; the metadata records the entry count and bytes.
+    type: str
+    default: stop
+    choices: [stop, snapshot, none]
+  stop_services:
+    description: systemd units that write to the directory (O(consistency=stop)).
+    type: list
+    elements: str
+    default: []
   format:
     description:
       - PostgreSQL archive format. V(custom) is one compressed stream; V(directory) lets O(jobs) dump
@@ -148,6 +162,13 @@ EXAMPLES = r"""
     login_user: lifeboat
     login_password: "{{ vault_warehouse_password }}"
 
+- name: ChromaDB's directory, with the app stopped for the copy
+  lifeboat.dr.db_dump:
+    engine: directory
+    service: chroma
+    path: /app/data/chroma_db
+    stop_services: [backend]
+
 - name: SQLite database of a running application, gzip like the old script
   lifeboat.dr.db_dump:
     engine: sqlite
@@ -230,6 +251,8 @@ def main():
         group=dict(type="str"),
         verify=dict(type="bool", default=True),
         metrics_dir=dict(type="path"),
+        consistency=dict(type="str", default="stop", choices=["stop", "snapshot", "none"]),
+        stop_services=dict(type="list", elements="str", default=[]),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     spec = spec_from_params(module.params)

@@ -25,12 +25,12 @@ options:
     description: Database engine.
     type: str
     required: true
-    choices: [postgresql, sqlite]
+    choices: [postgresql, sqlite, directory]
   database:
     description: PostgreSQL database. Required when O(engine=postgresql).
     type: str
   path:
-    description: SQLite file. Required when O(engine=sqlite).
+    description: SQLite file, or directory for O(engine=directory).
     type: path
   login_host:
     description: PostgreSQL host.
@@ -50,6 +50,8 @@ notes:
   - Supports check mode; it is read only either way.
   - PostgreSQL hashes each row's text form with md5 inside the server; SQLite rows are hashed in Python.
     Compare fingerprints of the same engine only.
+  - For a directory, the one entry C(.) counts every path below it and hashes paths, modes, owners, file
+    contents and link targets.
 """
 
 EXAMPLES = r"""
@@ -96,6 +98,8 @@ def main():
     try:
         if module.params["engine"] == "postgresql":
             tables = fingerprint.postgresql(runner, connection_from_params(module.params), module.params["database"])
+        elif module.params["engine"] == "directory":
+            tables = fingerprint.directory(module.params["path"])
         else:
             tables = fingerprint.sqlite(module.params["path"])
     except LifeboatError as exc:

@@ -25,14 +25,17 @@ description:
     C(<path>.pre-restore-<YYYYMMDD_HHMMSS>), and writes the data into the live file through SQLite's
     backup API so running readers see a consistent database. Orphaned C(-wal)/C(-shm) files of a deleted
     database are moved aside, never replayed.
+  - C(directory) unpacks beside the target, compares entry count and bytes with the metadata, then moves the
+    current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; it is never deleted) and renames the
+    restored one into place, with owners, modes, ACLs and extended attributes.
 author:
   - Lifeboat contributors
 options:
   engine:
-    description: Database engine; must match the backup's.
+    description: Engine; must match the backup's.
     type: str
     required: true
-    choices: [postgresql, sqlite]
+    choices: [postgresql, sqlite, directory]
   service:
     description: Protected service whose backups O(select) chooses from.
     type: str
@@ -55,7 +58,7 @@ options:
     description: Target PostgreSQL database. Required when O(engine=postgresql).
     type: str
   path:
-    description: Target SQLite file. Required when O(engine=sqlite).
+    description: Target SQLite file, or target directory for O(engine=directory).
     type: path
   confirm:
     description: Allow overwriting an existing target. Without it an existing target is refused.

@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Any data directory (a vector store, uploads, configuration) as a tar stream.
+
+Consistency, chosen by ``consistency``:
+- ``stop``: the systemd units in ``stop_services`` are stopped for the copy and
+  started again afterwards, whatever happens;
+- ``snapshot``: a read-only btrfs snapshot of the subvolume is archived, the
+  service keeps running;
+- ``none``: a live copy; only for data nothing writes to.
+Owners, modes, ACLs and extended attributes are kept. Restore unpacks into a
+scratch directory beside the target, checks file count and bytes against the
+metadata, then moves the current directory aside (never deletes it).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import os
+import shutil
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+
+CONSISTENCY = ("stop", "snapshot", "none")
+
+
+def tree_stats(path):
+    """File count (every entry below ``path``) and total bytes of regular files."""
+    entries, total = 0, 0
+    for top, dirs, files in os.walk(path):
+        for name in dirs + files:
+            entries += 1
+            full = os.path.join(top, name)
+            if name in files and os.path.isfile(full) and not os.path.islink(full):
+                total += os.lstat(full).st_size
+    return {"entries": entries, "bytes": total}
+
+
+@contextlib.contextmanager
+def services_stopped(runner, units):
+    """Stop ``units`` (only those running) and start them again on the way out."""
+    systemctl = runner.binary("systemctl") if units else None
+    stopped = []
+    try:
+        for unit in units or []:
+            state = _active(runner, systemctl, unit)
+            if state == "active":
+                runner.run([systemctl, "stop", unit])
+                stopped.append(unit)
+        yield stopped
+    finally:
+        for unit in reversed(stopped):
+            runner.run([systemctl, "start", unit])
+
+
+def _active(runner, systemctl, unit):
+    try:
+        return runner.run([systemctl, "is-active", unit]).decode().strip()
+    except LifeboatError:
+        return "inactive"
+
+
+@contextlib.contextmanager
+def readonly_snapshot(runner, path, work_dir):
+    btrfs = runner.binary("btrfs")
+    snap = os.path.join(work_dir, "snapshot")
+    try:
+        runner.run([btrfs, "subvolume", "snapshot", "-r", path, snap])
+    except LifeboatError as exc:
+        raise LifeboatError("cannot take a btrfs snapshot of %s (it must be a btrfs subvolume): %s" % (path, exc))
+    try:
+        yield snap
+    finally:
+        runner.run([btrfs, "subvolume", "delete", snap])
+
+
+def dump(runner, path, sink, work_dir, compress, consistency="stop", stop_services=None):
+    """Archive ``path`` into ``sink``; return the content record for metadata."""
+    if consistency not in CONSISTENCY:
+        raise LifeboatError("unknown consistency %r (expected one of %s)" % (consistency, ", ".join(CONSISTENCY)))
+    if not os.path.isdir(path):
+        raise LifeboatError("directory %s does not exist" % path)
+    if consistency == "stop" and not stop_services:
+        raise LifeboatError("consistency 'stop' needs stop_services: the units that write to %s" % path)
+    path = os.path.abspath(path)
+    if consistency == "snapshot":
+        with readonly_snapshot(runner, path, work_dir) as snap:
+            stats = _archive(runner, snap, sink, compress)
+        stopped = []
+    else:
+        with services_stopped(runner, stop_services if consistency == "stop" else []) as stopped:
+            stats = _archive(runner, path, sink, compress)
+    return {"directory": dict(stats, path=path, consistency=consistency, stopped_services=stopped)}
+
+
+def _archive(runner, source, sink, compress):
+    stats = tree_stats(source)
+    tar = [runner.binary("tar"), "--create", "--file=-", "--directory", source, "--numeric-owner",
+           "--acls", "--xattrs", "--sparse", "."]
+    runner.pipeline([tar] + ([compress] if compress else []), sink=sink.write)
+    return stats
+
+
+def check_archive(runner, decompress):
+    """List the whole archive (reads every member header through to the end)."""
+    runner.pipeline([decompress, [runner.binary("tar"), "--list", "--file=-"]])
+
+
+def restore(runner, decompress, target, content, stamp):
+    """Unpack beside ``target``, check it, then swap it in; return (previous directory kept, stats)."""
+    parent = os.path.dirname(os.path.abspath(target)) or "/"
+    if not os.path.isdir(parent):
+        raise LifeboatError("parent directory %s of %s does not exist" % (parent, target))
+    scratch = os.path.join(parent, ".lifeboat-restore-" + os.path.basename(target))
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.mkdir(scratch, 0o700)
+    try:
+        tar = [runner.binary("tar"), "--extract", "--file=-", "--directory", scratch, "--numeric-owner",
+               "--same-owner", "--preserve-permissions", "--acls", "--xattrs"]
+        runner.pipeline([decompress, tar])
+        stats = tree_stats(scratch)
+        expected = content.get("directory", {})
+        if (stats["entries"], stats["bytes"]) != (expected.get("entries"), expected.get("bytes")):
+            raise LifeboatError(
+                "unpacked directory has %d entries and %d bytes but the metadata records %s and %s, target left untouched"
+                % (stats["entries"], stats["bytes"], expected.get("entries"), expected.get("bytes")))
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    kept = None
+    if os.path.lexists(target):
+        kept = "%s.pre-restore-%s" % (target.rstrip("/"), stamp)
+        os.rename(target, kept)
+    os.rename(scratch, target)
+    return kept, stats
