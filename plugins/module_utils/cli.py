@@ -38,9 +38,11 @@ def load_service(config_dir, name):
     if os.path.exists(base + ".secret"):
         with open(base + ".secret") as handle:
             password = handle.read().rstrip("\n")
-    config["connection"] = Connection(host=config.get("login_host"), port=config.get("login_port", 5432),
+    config["connection"] = Connection(host=config.get("login_host"), port=config.get("login_port"),
                                       user=config.get("login_user"), password=password,
                                       maintenance_db=config.get("maintenance_db", "postgres"))
+    config["redis"] = {"host": config.get("login_host"), "port": config.get("login_port") or 6379,
+                       "user": config.get("login_user"), "password": password}
     return config
 
 

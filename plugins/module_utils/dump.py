@@ -20,16 +20,17 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, compressor_argv, decompressor_argv)
 
-ENGINES = ("postgresql", "sqlite", "directory")
+ENGINES = ("postgresql", "sqlite", "directory", "redis")
 
 
 def extension(engine, fmt, compression):
-    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3", "directory": "tar"}[engine]
+    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar"}[engine]
     return base + EXTENSIONS[compression]
 
 
@@ -106,6 +107,8 @@ def _dump_engine(runner, spec, sink, work_dir, compression, level, threads):
         return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir,
                        fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1),
                        compression=compression, level=level, threads=threads)
+    if spec["engine"] == "redis":
+        return redis.dump(runner, spec["redis"], sink, work_dir, compressor_argv(runner, compression, level, threads))
     if spec["engine"] == "directory":
         return tree.dump(runner, spec["path"], sink, work_dir, compressor_argv(runner, compression, level, threads),
                          consistency=spec.get("consistency", "stop"), stop_services=spec.get("stop_services"))
@@ -130,6 +133,8 @@ def verify_archive(runner, path, meta, shown_as=None):
                              os.path.dirname(path))
         elif engine == "directory":
             tree.check_archive(runner, decompressor_argv(runner, compression, path))
+        elif engine == "redis":
+            redis.check_archive(runner, decompressor_argv(runner, compression, path), meta, os.path.dirname(path))
         else:
             head = []
 

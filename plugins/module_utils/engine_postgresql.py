@@ -51,7 +51,7 @@ def quote_literal(value):
 class Connection:
     """How to reach a server; the password travels only in PGPASSWORD."""
 
-    def __init__(self, host=None, port=5432, user=None, password=None, maintenance_db="postgres"):
+    def __init__(self, host=None, port=None, user=None, password=None, maintenance_db="postgres"):
         self.host = host
         self.port = port
         self.user = user

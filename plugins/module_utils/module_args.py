@@ -15,14 +15,14 @@ DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
 
 def common_argument_spec():
     return dict(
-        engine=dict(type="str", required=True, choices=["postgresql", "sqlite", "directory"]),
+        engine=dict(type="str", required=True, choices=["postgresql", "sqlite", "directory", "redis"]),
         service=dict(type="str", required=True),
         backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT),
         database=dict(type="str"),
         path=dict(type="path"),
         jobs=dict(type="int", default=1),
         login_host=dict(type="str", default="127.0.0.1"),
-        login_port=dict(type="int", default=5432),
+        login_port=dict(type="int"),
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
         maintenance_db=dict(type="str", default="postgres"),
@@ -47,7 +47,13 @@ def runner_for(module):
     return Runner(bin_path=module.get_bin_path)
 
 
+def redis_from_params(params):
+    return {"host": params.get("login_host"), "port": params.get("login_port") or 6379,
+            "user": params.get("login_user"), "password": params.get("login_password")}
+
+
 def spec_from_params(params):
     spec = {key: value for key, value in params.items() if not key.startswith("login_")}
     spec["connection"] = connection_from_params(params)
+    spec["redis"] = redis_from_params(params)
     return spec

@@ -23,6 +23,7 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
@@ -74,8 +75,9 @@ def _run_restore(spec, runner, check_mode, when):
         raise bf.LifeboatError("backup %s holds a %s backup, not %s" % (path, meta["engine"], spec["engine"]))
     checksum = bf.verify_checksum(path, meta)
     verify_archive(runner, path, meta)
-    target = spec["database"] if spec["engine"] == "postgresql" else spec["path"]
-    exists = _target_exists(runner, spec, target)
+    target = {"postgresql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server")}.get(
+        spec["engine"], spec.get("path"))
+    exists = _target_exists(runner, spec, target, meta)
     stamp = (when or bf.utcnow()).strftime("%Y%m%d_%H%M%S")
     result = {
         "backup": path, "backup_id": meta["backup_id"], "checksum": checksum, "selected_because": reason,
@@ -87,14 +89,19 @@ def _run_restore(spec, runner, check_mode, when):
         raise bf.LifeboatError(
             "refusing to overwrite existing %s %s without confirmation: set confirm: true "
             "(playbooks: -e lifeboat_confirm=yes)" % (spec["engine"], target))
-    # A directory is always moved aside, never deleted.
-    safety = (spec.get("safety_copy", True) or spec["engine"] == "directory") and exists
+    # Directories and Redis files are always moved aside, never deleted.
+    safety = (spec.get("safety_copy", True) or spec["engine"] in ("directory", "redis")) and exists
     if check_mode:
         result.update(changed=True, plan="restore %s into %s%s" % (
             path, target, " after keeping a safety copy" if safety else ""))
         return result
     if spec["engine"] == "postgresql":
         result.update(_restore_postgresql(runner, spec, path, meta, target, safety and pg.safety_name(target, stamp)))
+    elif spec["engine"] == "redis":
+        kept, found = redis.restore(runner, decompressor_argv(runner, meta.get("compression", "none"), path),
+                                    spec["redis"], meta, spec.get("redis_unit", "redis-server"),
+                                    spec.get("redis_restore_type", "rdb"), stamp, os.path.dirname(path))
+        result.update(safety_copy=kept, restored=found)
     elif spec["engine"] == "directory":
         kept, stats = tree.restore(runner, decompressor_argv(runner, meta.get("compression", "none"), path),
                                    target, meta["content"], stamp)
@@ -105,9 +112,11 @@ def _run_restore(spec, runner, check_mode, when):
     return result
 
 
-def _target_exists(runner, spec, target):
+def _target_exists(runner, spec, target, meta):
     if spec["engine"] == "postgresql":
         return pg.database_exists(runner, spec["connection"], target)
+    if spec["engine"] == "redis":
+        return redis.instance_has_data(spec["redis"], meta["content"]["redis"].get("settings"))
     return os.path.exists(target)
 
 

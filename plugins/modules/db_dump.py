@@ -19,6 +19,9 @@ description:
     row count of every table.
   - C(postgresql) runs C(pg_dump) in custom format (or directory format with parallel O(jobs)) inside
     an exported REPEATABLE READ snapshot, so the row counts in the metadata describe exactly the dumped data.
+  - C(redis) runs C(BGSAVE), waits until C(LASTSAVE) moves past it, and archives the RDB and, when AOF is on,
+    the append-only directory. The backup is loaded into a scratch C(redis-server) on a private socket to record
+    keys per database and a sample of values (sha256 of C(DUMP)), which a restore checks.
   - C(sqlite) copies the database with SQLite's online backup API, which gives a consistent snapshot
     while the application keeps writing. It never copies the file directly.
   - Files are written under a temporary C(.partial-*) name, fsynced and renamed, so an interrupted run
@@ -32,7 +35,7 @@ options:
     description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
     type: str
     required: true
-    choices: [postgresql, sqlite, directory]
+    choices: [postgresql, sqlite, directory, redis]
   service:
     description: Name of the protected service; the backups live under O(backup_root)/O(service).
     type: str
@@ -111,18 +114,19 @@ options:
         C(<backup_root>/<service>/size_trend.jsonl).
     type: path
   login_host:
-    description: PostgreSQL host.
+    description: Server host (PostgreSQL, Redis).
     type: str
     default: 127.0.0.1
   login_port:
-    description: PostgreSQL port.
+    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
     type: int
-    default: 5432
   login_user:
     description: PostgreSQL role. It needs read access to every table (for example C(pg_read_all_data)).
     type: str
   login_password:
-    description: Password of O(login_user). Passed to the tools in C(PGPASSWORD), never on a command line.
+    description:
+      - Password of O(login_user). Passed to PostgreSQL tools in C(PGPASSWORD), to Redis over the connection
+        (C(AUTH)); never on a command line.
     type: str
   maintenance_db:
     description: Database used for server-level statements.

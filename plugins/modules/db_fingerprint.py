@@ -33,18 +33,17 @@ options:
     description: SQLite file, or directory for O(engine=directory).
     type: path
   login_host:
-    description: PostgreSQL host.
+    description: Server host (PostgreSQL, Redis).
     type: str
     default: 127.0.0.1
   login_port:
-    description: PostgreSQL port.
+    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
     type: int
-    default: 5432
   login_user:
     description: PostgreSQL role with read access to every table.
     type: str
   login_password:
-    description: Password of O(login_user), passed in C(PGPASSWORD) only.
+    description: Password of O(login_user), passed in C(PGPASSWORD) (PostgreSQL) or C(AUTH) (Redis) only.
     type: str
 notes:
   - Supports check mode; it is read only either way.
@@ -93,6 +92,7 @@ def main():
     argument_spec = common_argument_spec()
     for unused in ("service", "backup_root", "jobs", "maintenance_db", "lock_timeout"):
         argument_spec.pop(unused)
+    argument_spec["engine"]["choices"] = ["postgresql", "sqlite", "directory"]
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     runner = runner_for(module)
     try:

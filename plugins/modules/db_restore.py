@@ -35,7 +35,7 @@ options:
     description: Engine; must match the backup's.
     type: str
     required: true
-    choices: [postgresql, sqlite, directory]
+    choices: [postgresql, sqlite, directory, redis]
   service:
     description: Protected service whose backups O(select) chooses from.
     type: str
@@ -60,6 +60,18 @@ options:
   path:
     description: Target SQLite file, or target directory for O(engine=directory).
     type: path
+  redis_unit:
+    description: systemd unit of the Redis instance (O(engine=redis)); it is stopped for the restore and started again.
+    type: str
+    default: redis-server
+  redis_restore_type:
+    description:
+      - V(rdb) restores the snapshot; with AOF on it becomes the AOF's base, since Redis 7 ignores a lone RDB
+        then and would start empty. V(aof) restores the append-only files (the backup must have them).
+      - The instance's current files are moved to C(<dir>/pre-restore-<YYYYMMDD_HHMMSS>/), never deleted.
+    type: str
+    default: rdb
+    choices: [rdb, aof]
   confirm:
     description: Allow overwriting an existing target. Without it an existing target is refused.
     type: bool
@@ -77,20 +89,19 @@ options:
     type: int
     default: 1
   login_host:
-    description: PostgreSQL host.
+    description: Server host (PostgreSQL, Redis).
     type: str
     default: 127.0.0.1
   login_port:
-    description: PostgreSQL port.
+    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
     type: int
-    default: 5432
   login_user:
     description:
       - PostgreSQL role. It needs C(CREATEDB), membership in the role owning the target database,
         and C(pg_signal_backend) to end sessions on the target; or superuser.
     type: str
   login_password:
-    description: Password of O(login_user), passed in C(PGPASSWORD) only.
+    description: Password of O(login_user), passed in C(PGPASSWORD) (PostgreSQL) or C(AUTH) (Redis) only.
     type: str
   maintenance_db:
     description: Database used for server-level statements.
@@ -201,6 +212,8 @@ def main():
         confirm=dict(type="bool", default=False),
         safety_copy=dict(type="bool", default=True),
         verify_rows=dict(type="bool", default=True),
+        redis_unit=dict(type="str", default="redis-server"),
+        redis_restore_type=dict(type="str", default="rdb", choices=["rdb", "aof"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF,
                            mutually_exclusive=[("backup", "select")], supports_check_mode=True)

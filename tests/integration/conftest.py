@@ -16,7 +16,7 @@ def lab():
         _env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"), check=True, capture_output=True)
     with open(os.path.join(ROOT, ".lab", "secrets", "pg_lifeboat")) as handle:
         password = handle.read().split()[0]
-    return {"password": password}
+    return {"password": password, "root": ROOT}
 
 
 @pytest.fixture

@@ -1,0 +1,397 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Redis: consistent RDB snapshots (and the AOF where it is on), restored for either.
+
+Backup: ``BGSAVE``, wait until ``LASTSAVE`` moves past the request, then copy
+the RDB (Redis renames a finished snapshot into place, so an open file is
+always whole); with AOF on, the append-only directory too. Both go into one
+tar. What the backup holds (keys per database, a sample of values as sha256 of
+``DUMP``) is read by loading it into a scratch ``redis-server`` that listens
+only on a private socket: that is also the proof that it loads.
+
+Restore: stop the unit, move the current files aside, place the RDB both as
+dump.rdb and as the base of a fresh AOF directory (Redis 7 ignores a lone RDB
+when AOF is on and would start empty), or the backup's AOF directory, start,
+and compare keys and samples with the metadata.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+
+SAMPLE_SIZE = 20
+RDB_NAME = "dump.rdb"
+AOF_DIR = "appendonlydir"
+
+
+class RedisError(LifeboatError):
+    pass
+
+
+class Client:
+    """Minimal RESP2 client: enough for admin commands, binary-safe, password kept in memory."""
+
+    def __init__(self, host="127.0.0.1", port=6379, password=None, user=None, unix_socket=None, timeout=30):
+        try:
+            if unix_socket:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout)
+                self.sock.connect(unix_socket)
+            else:
+                self.sock = socket.create_connection((host, port), timeout=timeout)
+        except OSError as exc:
+            raise RedisError("cannot connect to Redis at %s: %s" % (unix_socket or "%s:%s" % (host, port), exc))
+        self.buf = self.sock.makefile("rb")
+        if password:
+            self.call(*(["AUTH", user, password] if user else ["AUTH", password]))
+
+    def call(self, *args):
+        payload = b"*%d\r\n" % len(args)
+        for arg in args:
+            data = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
+            payload += b"$%d\r\n%s\r\n" % (len(data), data)
+        self.sock.sendall(payload)
+        return self._read()
+
+    def _read(self):
+        line = self.buf.readline()
+        if not line:
+            raise RedisError("Redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError("Redis answered: %s" % rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            data = self.buf.read(size + 2)
+            return data[:-2]
+        if kind == b"*":
+            count = int(rest)
+            return None if count < 0 else [self._read() for _ in range(count)]
+        raise RedisError("unexpected Redis reply %r" % line[:40])
+
+    def info(self, section):
+        text = self.call("INFO", section).decode()
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
+
+    def config(self, name):
+        reply = self.call("CONFIG", "GET", name)
+        return reply[1].decode() if reply else None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def connect(conn):
+    return Client(host=conn.get("host") or "127.0.0.1", port=conn.get("port") or 6379, password=conn.get("password"),
+                  user=conn.get("user"), unix_socket=conn.get("unix_socket"))
+
+
+def keyspace(client):
+    """``{db index: key count}`` for databases with keys."""
+    counts = {}
+    for name, value in client.info("keyspace").items():
+        fields = dict(part.split("=") for part in value.split(","))
+        counts[name[2:]] = int(fields["keys"])
+    return counts
+
+
+def samples(client, dbs):
+    """The first keys SCAN returns in each database, with sha256 of their DUMP."""
+    found = {}
+    for db in sorted(dbs):
+        client.call("SELECT", db)
+        cursor, picked = b"0", {}
+        while len(picked) < SAMPLE_SIZE:
+            cursor, keys = client.call("SCAN", cursor, "COUNT", 100)
+            for key in sorted(keys):
+                if len(picked) < SAMPLE_SIZE:
+                    picked[key.decode("utf-8", "backslashreplace")] = hashlib.sha256(client.call("DUMP", key)).hexdigest()
+            if cursor == b"0":
+                break
+        found[db] = picked
+    client.call("SELECT", 0)
+    return found
+
+
+def sample_values(client, recorded):
+    """sha256 of DUMP for exactly the keys in ``recorded`` ({db: {key: hash}}); missing keys map to None."""
+    found = {}
+    for db, keys in sorted(recorded.items()):
+        client.call("SELECT", db)
+        found[db] = {}
+        for key in keys:
+            value = client.call("DUMP", key.encode("utf-8", "backslashreplace"))
+            found[db][key] = hashlib.sha256(value).hexdigest() if value is not None else None
+    client.call("SELECT", 0)
+    return found
+
+
+def snapshot_settings(client):
+    return {"dir": client.config("dir"), "dbfilename": client.config("dbfilename"),
+            "appendonly": client.config("appendonly") == "yes",
+            "appenddirname": client.config("appenddirname") or AOF_DIR,
+            "appendfilename": client.config("appendfilename") or "appendonly.aof"}
+
+
+def bgsave(client, timeout=3600):
+    """Start a snapshot that begins after this call and wait until it is on disk."""
+    before = client.call("LASTSAVE")
+    while int(time.time()) <= before:  # LASTSAVE has one-second resolution
+        time.sleep(0.05)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.call("BGSAVE")
+            break
+        except RedisError as exc:
+            if "in progress" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # someone else's save: ours must start after it
+    while client.call("LASTSAVE") <= before:
+        if time.monotonic() > deadline:
+            raise RedisError("BGSAVE did not finish within %d s" % timeout)
+        time.sleep(0.1)
+    status = client.info("persistence").get("rdb_last_bgsave_status")
+    if status != "ok":
+        raise RedisError("BGSAVE failed (rdb_last_bgsave_status:%s); see the Redis log" % status)
+
+
+def copy_aof(settings, dest):
+    """Copy the AOF directory; retried if a rewrite replaced the manifest meanwhile."""
+    source = os.path.join(settings["dir"], settings["appenddirname"])
+    manifest = os.path.join(source, settings["appendfilename"] + ".manifest")
+    for _ in range(5):
+        with open(manifest, "rb") as handle:
+            listed = handle.read()
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
+        names = [line.split()[1].decode() for line in listed.splitlines() if line.startswith(b"file ")]
+        try:
+            for name in names:
+                shutil.copyfile(os.path.join(source, name), os.path.join(dest, name))
+        except FileNotFoundError:
+            continue
+        with open(manifest, "rb") as handle:
+            if handle.read() == listed:
+                with open(os.path.join(dest, os.path.basename(manifest)), "wb") as out:
+                    out.write(listed)
+                return names
+    raise RedisError("the AOF kept being rewritten while it was copied; try again")
+
+
+class ScratchServer:
+    """A throwaway redis-server on a private unix socket that loads a copy of the data."""
+
+    def __init__(self, runner, data_dir, appendonly=False, settings=None):
+        self.sock_dir = tempfile.mkdtemp(prefix="lifeboat-redis-")  # short path: sockets allow 107 bytes
+        self.sock_path = os.path.join(self.sock_dir, "scratch.sock")
+        settings = settings or {}
+        argv = [runner.binary("redis-server"), "--port", "0", "--unixsocket", self.sock_path, "--unixsocketperm", "700",
+                "--dir", data_dir, "--dbfilename", RDB_NAME, "--save", "", "--daemonize", "no",
+                "--appendonly", "yes" if appendonly else "no", "--logfile", os.path.join(data_dir, "scratch.log")]
+        if appendonly:
+            argv += ["--appenddirname", settings.get("appenddirname", AOF_DIR),
+                     "--appendfilename", settings.get("appendfilename", "appendonly.aof")]
+        runner.record([argv])
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log = os.path.join(data_dir, "scratch.log")
+        self.client = None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                shutil.rmtree(self.sock_dir, ignore_errors=True)
+                raise RedisError("the backup does not load into redis-server: %s" % self._log_tail())
+            if os.path.exists(self.sock_path):
+                try:
+                    self.client = Client(unix_socket=self.sock_path)
+                    if self.client.info("persistence").get("loading") == "0":
+                        return
+                except RedisError:
+                    pass
+            time.sleep(0.1)
+        raise RedisError("scratch redis-server did not finish loading within 600 s")
+
+    def _log_tail(self):
+        try:
+            with open(self.log) as handle:
+                return " | ".join(handle.read().strip().splitlines()[-3:])
+        except OSError:
+            return "no log"
+
+    def content(self, recorded=None):
+        """Keys per database and value samples: freshly picked, or re-read for the ``recorded`` sample."""
+        counts = keyspace(self.client)
+        picked = sample_values(self.client, recorded) if recorded is not None else samples(self.client, counts)
+        return {"keys": counts, "samples": picked}
+
+    def close(self):
+        if self.client:
+            self.client.close()
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.sock_dir, ignore_errors=True)
+
+
+def inspect(runner, unpacked, settings=None, expected=None):
+    """Load the unpacked backup (RDB, and AOF when present) into scratch servers; return its content.
+
+    With ``expected`` (the metadata's record) the recorded sample keys are re-read rather than re-picked.
+    """
+    result = {}
+    parts = [("rdb", False)] + ([("aof", True)] if os.path.isdir(os.path.join(unpacked, AOF_DIR)) else [])
+    for part, appendonly in parts:
+        data_dir = tempfile.mkdtemp(prefix="scratch-", dir=unpacked)
+        if appendonly:
+            shutil.copytree(os.path.join(unpacked, AOF_DIR), os.path.join(data_dir, (settings or {}).get(
+                "appenddirname", AOF_DIR)))
+        else:
+            shutil.copyfile(os.path.join(unpacked, RDB_NAME), os.path.join(data_dir, RDB_NAME))
+        server = ScratchServer(runner, data_dir, appendonly, settings)
+        try:
+            recorded = (expected or {}).get(part, {}).get("samples") if expected else None
+            result[part] = server.content(recorded)
+        finally:
+            server.close()
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return result
+
+
+def dump(runner, conn, sink, work_dir, compress):
+    """Snapshot the instance into ``sink`` (a tar of dump.rdb and appendonlydir/); return content for metadata."""
+    client = connect(conn)
+    try:
+        settings = snapshot_settings(client)
+        bgsave(client)
+        stage = os.path.join(work_dir, "stage")
+        os.makedirs(stage)
+        shutil.copyfile(os.path.join(settings["dir"], settings["dbfilename"]), os.path.join(stage, RDB_NAME))
+        if settings["appendonly"]:
+            copy_aof(settings, os.path.join(stage, AOF_DIR))
+    finally:
+        client.close()
+    content = inspect(runner, stage, settings)
+    tar = [runner.binary("tar"), "--create", "--file=-", "--directory", stage, RDB_NAME] + (
+        [AOF_DIR] if settings["appendonly"] else [])
+    runner.pipeline([tar] + ([compress] if compress else []), sink=sink.write)
+    return {"redis": dict(content, settings=settings)}
+
+
+def unpack(runner, decompress, work_dir):
+    target = tempfile.mkdtemp(prefix=".lifeboat-redis-", dir=work_dir)
+    runner.pipeline([decompress, [runner.binary("tar"), "--extract", "--file=-", "--directory", target]])
+    return target
+
+
+def check_archive(runner, decompress, meta, work_dir):
+    """Unpack and load the backup; its keys and samples must be those the metadata records."""
+    unpacked = unpack(runner, decompress, work_dir)
+    try:
+        expected = meta["content"]["redis"]
+        found = inspect(runner, unpacked, expected.get("settings"), expected)
+        for part, content in found.items():
+            want = expected.get(part, {})
+            if content != {"keys": want.get("keys"), "samples": want.get("samples")}:
+                raise RedisError("the %s in the backup does not hold what its metadata records (keys %s, expected %s)"
+                                 % (part.upper(), content["keys"], want.get("keys")))
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+
+
+def instance_has_data(conn, settings_hint=None):
+    """True when the instance answers with keys, or is down but has data files on disk."""
+    try:
+        client = connect(conn)
+    except RedisError:
+        hint = settings_hint or {}
+        directory = hint.get("dir", "/var/lib/redis")
+        return any(os.path.exists(os.path.join(directory, name)) for name in (
+            hint.get("dbfilename", RDB_NAME), hint.get("appenddirname", AOF_DIR)))
+    try:
+        return bool(keyspace(client))
+    finally:
+        client.close()
+
+
+def restore(runner, decompress, conn, meta, unit, kind, stamp, work_dir, wait=600):
+    """Replace the instance's data with the backup's ``kind`` part (``rdb`` or ``aof``); return what was kept."""
+    expected = meta["content"]["redis"]
+    if kind == "aof" and "aof" not in expected:
+        raise RedisError("this backup has no AOF (the instance ran without appendonly); restore type rdb")
+    try:
+        client = connect(conn)
+        settings = snapshot_settings(client)
+        client.close()
+    except RedisError:
+        settings = expected["settings"]  # the instance is down: use what it looked like at backup time
+    unpacked = unpack(runner, decompress, work_dir)
+    systemctl = runner.binary("systemctl")
+    data_dir = settings["dir"]
+    owner = os.stat(data_dir)
+    kept = os.path.join(data_dir, "pre-restore-%s" % stamp)
+    try:
+        runner.run([systemctl, "stop", unit])
+        os.makedirs(kept, 0o700)
+        for name in (settings["dbfilename"], settings["appenddirname"]):
+            if os.path.exists(os.path.join(data_dir, name)):
+                os.rename(os.path.join(data_dir, name), os.path.join(kept, name))
+        # Both files, so the restart loads the chosen data whether the config file turns AOF on or
+        # off (the runtime setting may differ from the file). A lone RDB with AOF on would start empty.
+        shutil.copyfile(os.path.join(unpacked, RDB_NAME), os.path.join(data_dir, settings["dbfilename"]))
+        aof_target = os.path.join(data_dir, settings["appenddirname"])
+        if kind == "aof":
+            shutil.copytree(os.path.join(unpacked, AOF_DIR), aof_target)
+        else:
+            os.makedirs(aof_target)
+            base = settings["appendfilename"] + ".1.base.rdb"
+            shutil.copyfile(os.path.join(unpacked, RDB_NAME), os.path.join(aof_target, base))
+            with open(os.path.join(aof_target, settings["appendfilename"] + ".manifest"), "w") as handle:
+                handle.write("file %s seq 1 type b\n" % base)
+        for top, dirs, files in os.walk(data_dir):
+            if top.startswith(kept):
+                continue
+            for name in dirs + files:
+                os.chown(os.path.join(top, name), owner.st_uid, owner.st_gid)
+        runner.run([systemctl, "start", unit])
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            client = connect(conn)
+            if client.info("persistence").get("loading") == "0":
+                break
+            client.close()
+        except RedisError:
+            if time.monotonic() > deadline:
+                raise RedisError("Redis did not come back within %d s after the restore; previous data kept in %s"
+                                 % (wait, kept))
+        time.sleep(0.2)
+    want = expected.get(kind) or expected["rdb"]
+    try:
+        found = {"keys": keyspace(client), "samples": sample_values(client, want["samples"])}
+    finally:
+        client.close()
+    if found != {"keys": want["keys"], "samples": want["samples"]}:
+        raise RedisError("Redis restarted but does not hold what the backup's metadata records (keys %s, expected %s);"
+                         " previous data kept in %s" % (found["keys"], want["keys"], kept))
+    return kept, found
