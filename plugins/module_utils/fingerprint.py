@@ -19,6 +19,7 @@ import sqlite3
 import stat
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 _MOD = 1 << 64
@@ -82,3 +83,25 @@ def directory(path):
             elif stat.S_ISLNK(info.st_mode):
                 digest.update(os.readlink(full).encode("utf-8", "surrogateescape"))
     return {".": {"rows": entries, "hash": digest.hexdigest()[:16]}}
+
+
+def redis(conn):
+    """Per database: key count and an order-independent hash of every key with its serialized value."""
+    client = engine_redis.connect(conn)
+    tables = {}
+    try:
+        for db in sorted(engine_redis.keyspace(client)):
+            client.call("SELECT", db)
+            cursor, count, total = b"0", 0, 0
+            while True:
+                cursor, keys = client.call("SCAN", cursor, "COUNT", 1000)
+                for key in keys:
+                    value = client.call("DUMP", key) or b""
+                    count += 1
+                    total += int.from_bytes(hashlib.sha256(key + b"\0" + value).digest()[:8], "big")
+                if cursor == b"0":
+                    break
+            tables["db" + db] = {"rows": count, "hash": "%x" % (total % _MOD)}
+    finally:
+        client.close()
+    return tables
