@@ -46,10 +46,8 @@ options:
     description: Yearly periods to keep.
     type: int
     default: 0
-  lock_timeout:
-    description: Seconds to wait for another Lifeboat run on the service to finish.
-    type: int
-    default: 60
+extends_documentation_fragment:
+  - lifeboat.dr.connection.lock
 notes:
   - In check mode nothing is deleted and RV(deleted) lists what would be.
 """

@@ -113,31 +113,9 @@ options:
       - Every run is also recorded in C(<backup_root>/<service>/.last_runs.json), and successful ones in
         C(<backup_root>/<service>/size_trend.jsonl).
     type: path
-  login_host:
-    description: Server host (PostgreSQL, Redis).
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
-    type: int
-  login_user:
-    description: PostgreSQL role. It needs read access to every table (for example C(pg_read_all_data)).
-    type: str
-  login_password:
-    description:
-      - Password of O(login_user). Passed to PostgreSQL tools in C(PGPASSWORD), to Redis over the connection
-        (C(AUTH)); never on a command line.
-    type: str
-  maintenance_db:
-    description: Database used for server-level statements.
-    type: str
-    default: postgres
-  lock_timeout:
-    description:
-      - Seconds to wait for another Lifeboat run on the same service (backup, restore or rotation) to finish.
-        After that the module fails with a message naming the lock and its holder.
-    type: int
-    default: 60
+extends_documentation_fragment:
+  - lifeboat.dr.connection
+  - lifeboat.dr.connection.lock
 notes:
   - Check mode reports the path the backup would get and touches nothing.
   - Needs C(pg_dump), C(psql) and the compression program on the host (the backup_agent role installs them).

@@ -32,19 +32,8 @@ options:
   path:
     description: SQLite file, or directory for O(engine=directory).
     type: path
-  login_host:
-    description: Server host (PostgreSQL, Redis).
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
-    type: int
-  login_user:
-    description: PostgreSQL role with read access to every table.
-    type: str
-  login_password:
-    description: Password of O(login_user), passed in C(PGPASSWORD) (PostgreSQL) or C(AUTH) (Redis) only.
-    type: str
+extends_documentation_fragment:
+  - lifeboat.dr.connection
 notes:
   - Supports check mode; it is read only either way.
   - PostgreSQL hashes each row's text form with md5 inside the server; SQLite rows are hashed in Python.
@@ -91,7 +80,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
 
 def main():
     argument_spec = common_argument_spec()
-    for unused in ("service", "backup_root", "jobs", "maintenance_db", "lock_timeout"):
+    for unused in ("service", "backup_root", "jobs", "lock_timeout"):
         argument_spec.pop(unused)
     argument_spec["engine"]["choices"] = ["postgresql", "sqlite", "directory", "redis"]
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)

@@ -88,31 +88,9 @@ options:
     description: Parallel pg_restore workers for directory-format backups.
     type: int
     default: 1
-  login_host:
-    description: Server host (PostgreSQL, Redis).
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
-    type: int
-  login_user:
-    description:
-      - PostgreSQL role. It needs C(CREATEDB), membership in the role owning the target database,
-        and C(pg_signal_backend) to end sessions on the target; or superuser.
-    type: str
-  login_password:
-    description: Password of O(login_user), passed in C(PGPASSWORD) (PostgreSQL) or C(AUTH) (Redis) only.
-    type: str
-  maintenance_db:
-    description: Database used for server-level statements.
-    type: str
-    default: postgres
-  lock_timeout:
-    description:
-      - Seconds to wait for another Lifeboat run on the same service (backup, restore or rotation) to finish.
-        After that the module fails with a message naming the lock and its holder.
-    type: int
-    default: 60
+extends_documentation_fragment:
+  - lifeboat.dr.connection
+  - lifeboat.dr.connection.lock
 notes:
   - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
 seealso:
