@@ -44,3 +44,41 @@ options:
     type: int
     default: 60
 """
+
+    ENCRYPTION = r"""
+options:
+  encryption:
+    description:
+      - Client-side encryption of the backup stream, after compression. V(age) encrypts to O(age_recipients);
+        V(gpg) encrypts symmetrically (AES256) with a passphrase, or to O(gpg_recipient).
+      - Before a backup starts, a probe is encrypted and decrypted with the configured keys, so a wrong key
+        fails the run instead of producing backups nobody can read.
+      - A restore takes the method from the backup's metadata and needs only the keys.
+    type: str
+    default: none
+    choices: [none, age, gpg]
+  age_recipients:
+    description: age public keys (C(age1...)) or SSH public keys to encrypt to.
+    type: list
+    elements: str
+  age_identity_file:
+    description:
+      - age identity (private key) file on the host, mode 0600, used for the probe, for verification and to
+        restore. Without it a backup can be taken but neither verified nor restored here.
+    type: path
+  gpg_recipient:
+    description: GnuPG key (id, fingerprint or e-mail) in O(gpg_homedir) to encrypt to.
+    type: str
+  gpg_homedir:
+    description: GnuPG home with the recipient's public key (and, to restore, its secret key).
+    type: path
+  encryption_passphrase_file:
+    description:
+      - File holding the gpg passphrase, mode 0600. age reads passphrases only from a terminal, so
+        passphrase encryption uses V(gpg).
+    type: path
+  encryption_passphrase:
+    description: The gpg passphrase itself (for example from Ansible Vault); written to a private 0600 file
+      for gpg, removed afterwards, never on a command line or in output.
+    type: str
+"""

@@ -22,7 +22,7 @@ description:
     secret keys (C(login_password)) removed.
 options:
   _input:
-    description: The C(lifeboat_services) list.
+    description: The C(lifeboat_services) list. C(login_password), C(encryption_passphrase) and C(age_identity) are removed.
     type: list
     elements: dict
     required: true
@@ -33,7 +33,7 @@ options:
     default: []
 """
 
-SECRET_KEYS = ("login_password",)
+SECRET_KEYS = ("login_password", "encryption_passphrase", "age_identity")
 
 
 def services(items, only=None):
@@ -43,7 +43,9 @@ def services(items, only=None):
         from ansible.errors import AnsibleFilterError
         raise AnsibleFilterError("unknown service(s) %s; defined: %s" % (
             ", ".join(sorted(unknown)), ", ".join(item["name"] for item in items or [])))
-    return [{key: value for key, value in item.items() if key not in SECRET_KEYS}
+    # has_age_identity tells playbooks the agent keeps the identity in its config directory.
+    return [dict({key: value for key, value in item.items() if key not in SECRET_KEYS},
+                 has_age_identity="age_identity" in item)
             for item in items or [] if not wanted or item["name"] in wanted]
 
 

@@ -38,6 +38,9 @@ def load_service(config_dir, name):
     if os.path.exists(base + ".secret"):
         with open(base + ".secret") as handle:
             password = handle.read().rstrip("\n")
+    for option, suffix in (("encryption_passphrase_file", ".passphrase"), ("age_identity_file", ".age-identity")):
+        if not config.get(option) and os.path.exists(base + suffix):
+            config[option] = base + suffix
     config["connection"] = Connection(host=config.get("login_host"), port=config.get("login_port"),
                                       user=config.get("login_user"), password=password,
                                       maintenance_db=config.get("maintenance_db", "postgres"))

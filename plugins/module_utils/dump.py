@@ -18,13 +18,14 @@ import tempfile
 import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
-    EXTENSIONS, Runner, check_level, compressor_argv, decompressor_argv)
+    EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
 
 ENGINES = ("postgresql", "sqlite", "directory", "redis")
 
@@ -40,7 +41,8 @@ def plan(spec, when=None):
     backup_type = bf.resolve_backup_type(spec.get("backup_type"), when)
     compression = spec.get("compression", "zstd")
     directory = bf.backup_dir(spec["backup_root"], spec["service"], backup_type)
-    ext = extension(spec["engine"], spec.get("format", "custom"), compression)
+    ext = extension(spec["engine"], spec.get("format", "custom"), compression) + crypto.EXTENSIONS.get(
+        spec.get("encryption") or "none", "")
     backup_id, path = bf.allocate_backup_path(directory, backup_type, when, ext)
     return {"when": when, "type": backup_type, "directory": directory, "backup_id": backup_id, "path": path,
             "metadata_path": os.path.join(directory, backup_id + bf.METADATA_SUFFIX), "compression": compression}
@@ -76,25 +78,29 @@ def run_dump(spec, runner=None, when=None):
 
 def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
     engine = spec["engine"]
-    backup_id, path = bf.allocate_backup_path(where["directory"], where["type"], where["when"],
-                                              extension(engine, spec.get("format", "custom"), compression))
-    started = time.monotonic()
-    work_dir = tempfile.mkdtemp(prefix=bf.PARTIAL_PREFIX + "work-", dir=where["directory"])
-    try:
-        with bf.atomic_file(path, 0o600, uid, gid) as handle:
-            sink = bf.HashingWriter(handle)
-            content = _dump_engine(runner, spec, sink, work_dir, compression, level, threads)
-            duration = time.monotonic() - started
-            meta = bf.build_metadata(backup_id, engine, spec["service"], where["type"], where["when"], duration,
-                                     path, sink.size, sink.checksum, compression, content,
-                                     extra={"compression_level": level, "verified": False})
-            handle.flush()
-            if spec.get("verify", True):
-                # Before the rename: a backup that cannot be read back is never published.
-                verify_archive(runner, handle.name, meta, shown_as=path)
-                meta["verified"] = True
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    with crypto.from_spec(runner, spec) as encryption:
+        probe = encryption.probe()  # a wrong key fails here, before anything is written
+        backup_id, path = bf.allocate_backup_path(where["directory"], where["type"], where["when"], extension(
+            engine, spec.get("format", "custom"), compression) + encryption.extension)
+        tail = writer_stages(runner, compression, level, threads, encryption)
+        started = time.monotonic()
+        work_dir = tempfile.mkdtemp(prefix=bf.PARTIAL_PREFIX + "work-", dir=where["directory"])
+        try:
+            with bf.atomic_file(path, 0o600, uid, gid) as handle:
+                sink = bf.HashingWriter(handle)
+                content = _dump_engine(runner, spec, sink, work_dir, tail)
+                duration = time.monotonic() - started
+                meta = bf.build_metadata(backup_id, engine, spec["service"], where["type"], where["when"], duration,
+                                         path, sink.size, sink.checksum, compression, content,
+                                         extra={"compression_level": level, "verified": False,
+                                                "encryption": encryption.method, "encryption_probe": probe})
+                handle.flush()
+                if spec.get("verify", True) and encryption.can_decrypt():
+                    # Before the rename: a backup that cannot be read back is never published.
+                    verify_archive(runner, handle.name, meta, encryption, shown_as=path)
+                    meta["verified"] = True
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
     bf.write_json_atomic(os.path.join(where["directory"], backup_id + bf.METADATA_SUFFIX), meta, 0o600, uid, gid)
     return {"path": path, "metadata_path": bf.metadata_path_for(path), "backup_id": backup_id,
             "size_bytes": sink.size, "checksum": sink.checksum, "duration_seconds": meta["duration_seconds"],
@@ -102,46 +108,43 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
             "executed_commands": runner.executed}
 
 
-def _dump_engine(runner, spec, sink, work_dir, compression, level, threads):
+def _dump_engine(runner, spec, sink, work_dir, tail):
     if spec["engine"] == "postgresql":
-        return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir,
-                       fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1),
-                       compression=compression, level=level, threads=threads)
+        return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,
+                       fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1))
     if spec["engine"] == "redis":
-        return redis.dump(runner, spec["redis"], sink, work_dir, compressor_argv(runner, compression, level, threads))
+        return redis.dump(runner, spec["redis"], sink, work_dir, tail)
     if spec["engine"] == "directory":
-        return tree.dump(runner, spec["path"], sink, work_dir, compressor_argv(runner, compression, level, threads),
+        return tree.dump(runner, spec["path"], sink, work_dir, tail,
                          consistency=spec.get("consistency", "stop"), stop_services=spec.get("stop_services"))
     copy = os.path.join(work_dir, "snapshot.sqlite3")
     content = lite.snapshot(spec["path"], copy)
-    compress = compressor_argv(runner, compression, level, threads)
-    if compress:
-        runner.pipeline([compress + [copy]], sink=sink.write)
+    if tail:
+        runner.pipeline([[runner.binary("cat"), copy]] + tail, sink=sink.write)
     else:
         with open(copy, "rb") as src:
             shutil.copyfileobj(src, sink)
     return content
 
 
-def verify_archive(runner, path, meta, shown_as=None):
-    """Prove the file decompresses and holds what its engine can read; raise naming the file."""
+def verify_archive(runner, path, meta, encryption=None, shown_as=None):
+    """Prove the file decrypts, decompresses and holds what its engine can read; raise naming the file."""
     engine = meta["engine"]
-    compression = meta.get("compression", "none")
     try:
+        head = reader_stages(runner, meta.get("compression", "none"), path, encryption)
         if engine == "postgresql":
-            pg.check_archive(runner, path, compression, meta["content"].get("format", "custom"),
-                             os.path.dirname(path))
+            pg.check_archive(runner, head, meta["content"].get("format", "custom"), os.path.dirname(path))
         elif engine == "directory":
-            tree.check_archive(runner, decompressor_argv(runner, compression, path))
+            tree.check_archive(runner, head)
         elif engine == "redis":
-            redis.check_archive(runner, decompressor_argv(runner, compression, path), meta, os.path.dirname(path))
+            redis.check_archive(runner, head, meta, os.path.dirname(path))
         else:
-            head = []
+            first = []
 
-            def keep_head(chunk):
-                if not head:
-                    head.append(chunk[:16])
-            runner.pipeline([decompressor_argv(runner, compression, path)], sink=keep_head)
-            lite.check_header(head[0] if head else b"", path)
+            def keep_first(chunk):
+                if not first:
+                    first.append(chunk[:16])
+            runner.pipeline(head, sink=keep_first)
+            lite.check_header(first[0] if first else b"", path)
     except bf.LifeboatError as exc:
         raise bf.LifeboatError("backup %s is unreadable: %s" % (shown_as or path, exc))

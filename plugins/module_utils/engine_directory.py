@@ -77,7 +77,7 @@ def readonly_snapshot(runner, path, work_dir):
         runner.run([btrfs, "subvolume", "delete", snap])
 
 
-def dump(runner, path, sink, work_dir, compress, consistency="stop", stop_services=None):
+def dump(runner, path, sink, work_dir, tail, consistency="stop", stop_services=None):
     """Archive ``path`` into ``sink``; return the content record for metadata."""
     if consistency not in CONSISTENCY:
         raise LifeboatError("unknown consistency %r (expected one of %s)" % (consistency, ", ".join(CONSISTENCY)))
@@ -88,28 +88,28 @@ def dump(runner, path, sink, work_dir, compress, consistency="stop", stop_servic
     path = os.path.abspath(path)
     if consistency == "snapshot":
         with readonly_snapshot(runner, path, work_dir) as snap:
-            stats = _archive(runner, snap, sink, compress)
+            stats = _archive(runner, snap, sink, tail)
         stopped = []
     else:
         with services_stopped(runner, stop_services if consistency == "stop" else []) as stopped:
-            stats = _archive(runner, path, sink, compress)
+            stats = _archive(runner, path, sink, tail)
     return {"directory": dict(stats, path=path, consistency=consistency, stopped_services=stopped)}
 
 
-def _archive(runner, source, sink, compress):
+def _archive(runner, source, sink, tail):
     stats = tree_stats(source)
     tar = [runner.binary("tar"), "--create", "--file=-", "--directory", source, "--numeric-owner",
            "--acls", "--xattrs", "--sparse", "."]
-    runner.pipeline([tar] + ([compress] if compress else []), sink=sink.write)
+    runner.pipeline([tar] + tail, sink=sink.write)
     return stats
 
 
-def check_archive(runner, decompress):
+def check_archive(runner, head):
     """List the whole archive (reads every member header through to the end)."""
-    runner.pipeline([decompress, [runner.binary("tar"), "--list", "--file=-"]])
+    runner.pipeline(head + [[runner.binary("tar"), "--list", "--file=-"]])
 
 
-def restore(runner, decompress, target, content, stamp):
+def restore(runner, head, target, content, stamp):
     """Unpack beside ``target``, check it, then swap it in; return (previous directory kept, stats)."""
     parent = os.path.dirname(os.path.abspath(target)) or "/"
     if not os.path.isdir(parent):
@@ -120,7 +120,7 @@ def restore(runner, decompress, target, content, stamp):
     try:
         tar = [runner.binary("tar"), "--extract", "--file=-", "--directory", scratch, "--numeric-owner",
                "--same-owner", "--preserve-permissions", "--acls", "--xattrs"]
-        runner.pipeline([decompress, tar])
+        runner.pipeline(head + [tar])
         stats = tree_stats(scratch)
         expected = content.get("directory", {})
         if (stats["entries"], stats["bytes"]) != (expected.get("entries"), expected.get("bytes")):

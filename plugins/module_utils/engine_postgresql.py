@@ -22,7 +22,6 @@ import subprocess
 import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.process import compressor_argv, decompressor_argv
 
 FORMATS = {"custom": "dump", "directory": "dir.tar"}
 _END = "__lifeboat_end__"
@@ -131,16 +130,15 @@ def table_counts(ask):
     return counts
 
 
-def dump(runner, conn, database, out_file, work_dir, fmt="custom", jobs=1, compression="zstd", level=3, threads=0):
+def dump(runner, conn, database, out_file, work_dir, tail, fmt="custom", jobs=1):
     """Dump ``database`` into the writable ``out_file``; return the content record for metadata.
 
-    ``custom`` streams ``pg_dump -Fc -Z0 | compressor`` into ``out_file``.
+    ``custom`` streams ``pg_dump -Fc -Z0 | <tail stages>`` into ``out_file``.
     ``directory`` runs ``pg_dump -Fd -j jobs`` into ``work_dir`` and streams it as a tar.
     """
     if fmt not in FORMATS:
         raise LifeboatError("unknown PostgreSQL dump format %r (expected custom or directory)" % fmt)
     pg_dump = runner.binary("pg_dump")
-    compress = compressor_argv(runner, compression, level, threads)
     session = SnapshotSession(runner, conn, database)
     try:
         session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -149,13 +147,13 @@ def dump(runner, conn, database, out_file, work_dir, fmt="custom", jobs=1, compr
         counts = table_counts(session.ask)
         base = [pg_dump, "--snapshot=%s" % snapshot, "-Z0", "--no-password"] + conn.args(database)
         if fmt == "custom":
-            argvs = [base + ["-Fc"]] + ([compress] if compress else [])
+            argvs = [base + ["-Fc"]] + tail
             runner.pipeline(argvs, sink=out_file.write, env=conn.env())
         else:
             target = os.path.join(work_dir, "dump")
             runner.pipeline([base + ["-Fd", "-j", str(jobs), "-f", target]], env=conn.env())
             tar = [runner.binary("tar"), "-C", target, "-cf", "-", "."]
-            runner.pipeline([tar] + ([compress] if compress else []), sink=out_file.write)
+            runner.pipeline([tar] + tail, sink=out_file.write)
     finally:
         session.close()
     return {
@@ -166,28 +164,27 @@ def dump(runner, conn, database, out_file, work_dir, fmt="custom", jobs=1, compr
     }
 
 
-def check_archive(runner, path, compression, fmt, work_dir):
+def check_archive(runner, head, fmt, work_dir):
     """Prove ``path`` decompresses and pg_restore can read every entry of it.
 
     ``pg_restore -f /dev/null`` renders the whole archive as SQL, so every
     data block is decompressed and parsed, not only the table of contents.
     """
-    decompress = decompressor_argv(runner, compression, path)
     pg_restore = [runner.binary("pg_restore"), "-f", "/dev/null"]
     if fmt == "custom":
-        runner.pipeline([decompress, pg_restore])
+        runner.pipeline(head + [pg_restore])
     else:
-        target = _unpack(runner, path, compression, work_dir)
+        target = _unpack(runner, head, work_dir)
         try:
             runner.run(pg_restore + [target])
         finally:
             shutil.rmtree(target, ignore_errors=True)
 
 
-def _unpack(runner, path, compression, work_dir):
+def _unpack(runner, head, work_dir):
     target = tempfile.mkdtemp(prefix=".lifeboat-unpack-", dir=work_dir)
     tar = [runner.binary("tar"), "-C", target, "-xf", "-"]
-    runner.pipeline([decompressor_argv(runner, compression, path), tar])
+    runner.pipeline(head + [tar])
     return target
 
 
@@ -205,7 +202,7 @@ def safety_name(target, stamp):
     return target[:MAX_IDENT - len(suffix)] + suffix
 
 
-def restore_into_scratch(runner, conn, path, meta, target, work_dir, jobs=1):
+def restore_into_scratch(runner, conn, head, meta, target, work_dir, jobs=1):
     """Restore ``path`` into a fresh scratch database and return its name and row counts."""
     content = meta.get("content", {})
     info = content.get("database", {})
@@ -221,12 +218,10 @@ def restore_into_scratch(runner, conn, path, meta, target, work_dir, jobs=1):
     query(runner, conn, admin, create)
     try:
         pg_restore = [runner.binary("pg_restore"), "--exit-on-error", "--no-password"] + conn.args(scratch)
-        compression = meta.get("compression", "none")
         if content.get("format", "custom") == "custom":
-            runner.pipeline([decompressor_argv(runner, compression, path), pg_restore + ["--single-transaction"]],
-                            env=conn.env())
+            runner.pipeline(head + [pg_restore + ["--single-transaction"]], env=conn.env())
         else:
-            unpacked = _unpack(runner, path, compression, work_dir)
+            unpacked = _unpack(runner, head, work_dir)
             try:
                 runner.run(pg_restore + ["-j", str(jobs), unpacked], env=conn.env())
             finally:

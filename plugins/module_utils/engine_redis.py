@@ -276,7 +276,7 @@ def inspect(runner, unpacked, settings=None, expected=None):
     return result
 
 
-def dump(runner, conn, sink, work_dir, compress):
+def dump(runner, conn, sink, work_dir, tail):
     """Snapshot the instance into ``sink`` (a tar of dump.rdb and appendonlydir/); return content for metadata."""
     client = connect(conn)
     try:
@@ -292,19 +292,19 @@ def dump(runner, conn, sink, work_dir, compress):
     content = inspect(runner, stage, settings)
     tar = [runner.binary("tar"), "--create", "--file=-", "--directory", stage, RDB_NAME] + (
         [AOF_DIR] if settings["appendonly"] else [])
-    runner.pipeline([tar] + ([compress] if compress else []), sink=sink.write)
+    runner.pipeline([tar] + tail, sink=sink.write)
     return {"redis": dict(content, settings=settings)}
 
 
-def unpack(runner, decompress, work_dir):
+def unpack(runner, head, work_dir):
     target = tempfile.mkdtemp(prefix=".lifeboat-redis-", dir=work_dir)
-    runner.pipeline([decompress, [runner.binary("tar"), "--extract", "--file=-", "--directory", target]])
+    runner.pipeline(head + [[runner.binary("tar"), "--extract", "--file=-", "--directory", target]])
     return target
 
 
-def check_archive(runner, decompress, meta, work_dir):
+def check_archive(runner, head, meta, work_dir):
     """Unpack and load the backup; its keys and samples must be those the metadata records."""
-    unpacked = unpack(runner, decompress, work_dir)
+    unpacked = unpack(runner, head, work_dir)
     try:
         expected = meta["content"]["redis"]
         found = inspect(runner, unpacked, expected.get("settings"), expected)
@@ -332,7 +332,7 @@ def instance_has_data(conn, settings_hint=None):
         client.close()
 
 
-def restore(runner, decompress, conn, meta, unit, kind, stamp, work_dir, wait=600):
+def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
     """Replace the instance's data with the backup's ``kind`` part (``rdb`` or ``aof``); return what was kept."""
     expected = meta["content"]["redis"]
     if kind == "aof" and "aof" not in expected:
@@ -343,7 +343,7 @@ def restore(runner, decompress, conn, meta, unit, kind, stamp, work_dir, wait=60
         client.close()
     except RedisError:
         settings = expected["settings"]  # the instance is down: use what it looked like at backup time
-    unpacked = unpack(runner, decompress, work_dir)
+    unpacked = unpack(runner, head, work_dir)
     systemctl = runner.binary("systemctl")
     data_dir = settings["dir"]
     owner = os.stat(data_dir)

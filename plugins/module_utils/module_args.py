@@ -27,7 +27,18 @@ def common_argument_spec():
         login_password=dict(type="str", no_log=True),
         maintenance_db=dict(type="str", default="postgres"),
         lock_timeout=dict(type="int", default=60),
+        encryption=dict(type="str", default="none", choices=["none", "age", "gpg"]),
+        age_recipients=dict(type="list", elements="str"),
+        age_identity_file=dict(type="path"),
+        gpg_recipient=dict(type="str"),
+        gpg_homedir=dict(type="path"),
+        encryption_passphrase_file=dict(type="path"),
+        encryption_passphrase=dict(type="str", no_log=True),
     )
+
+
+ENCRYPTION_OPTIONS = ("encryption", "age_recipients", "age_identity_file", "gpg_recipient", "gpg_homedir",
+                      "encryption_passphrase_file", "encryption_passphrase")
 
 
 COMMON_REQUIRED_IF = [

@@ -178,6 +178,21 @@ def decompressor_argv(runner, algorithm, path=None):
     raise LifeboatError("unknown compression %r" % (algorithm,))
 
 
+def writer_stages(runner, compression, level, threads=0, encryption=None):
+    """The stages a plain stream goes through before it is stored: compress, then encrypt."""
+    stages = [compressor_argv(runner, compression, level, threads)]
+    stages.append(encryption.writer_argv() if encryption is not None else None)
+    return [stage for stage in stages if stage]
+
+
+def reader_stages(runner, compression, path, encryption=None):
+    """The stages that turn the stored ``path`` back into the plain stream: decrypt, then decompress."""
+    decrypt = encryption.reader_argv(path) if encryption is not None and encryption.enabled else None
+    if decrypt:
+        return [decrypt, decompressor_argv(runner, compression)]
+    return [decompressor_argv(runner, compression, path)]
+
+
 def check_level(algorithm, level):
     if level is None:
         return DEFAULT_LEVELS[algorithm]

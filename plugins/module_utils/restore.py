@@ -21,13 +21,14 @@ import tempfile
 import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
-from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, decompressor_argv
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, reader_stages
 
 
 def choose(spec):
@@ -68,13 +69,19 @@ def run_restore(spec, runner=None, check_mode=False, when=None):
 
 
 def _run_restore(spec, runner, check_mode, when):
-    started = time.monotonic()
     path, reason = choose(spec)
     meta = bf.load_metadata(path)
     if meta["engine"] != spec["engine"]:
         raise bf.LifeboatError("backup %s holds a %s backup, not %s" % (path, meta["engine"], spec["engine"]))
+    # The method is the backup's; the keys are the caller's.
+    with crypto.from_spec(runner, spec, method=meta.get("encryption") or "none") as encryption:
+        return _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryption)
+
+
+def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryption):
+    started = time.monotonic()
     checksum = bf.verify_checksum(path, meta)
-    verify_archive(runner, path, meta)
+    verify_archive(runner, path, meta, encryption)
     target = {"postgresql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server")}.get(
         spec["engine"], spec.get("path"))
     exists = _target_exists(runner, spec, target, meta)
@@ -91,23 +98,23 @@ def _run_restore(spec, runner, check_mode, when):
             "(playbooks: -e lifeboat_confirm=yes)" % (spec["engine"], target))
     # Directories and Redis files are always moved aside, never deleted.
     safety = (spec.get("safety_copy", True) or spec["engine"] in ("directory", "redis")) and exists
+    head = reader_stages(runner, meta.get("compression", "none"), path, encryption)
     if check_mode:
         result.update(changed=True, plan="restore %s into %s%s" % (
             path, target, " after keeping a safety copy" if safety else ""))
         return result
     if spec["engine"] == "postgresql":
-        result.update(_restore_postgresql(runner, spec, path, meta, target, safety and pg.safety_name(target, stamp)))
+        result.update(_restore_postgresql(runner, spec, head, meta, target, safety and pg.safety_name(target, stamp),
+                                          os.path.dirname(path)))
     elif spec["engine"] == "redis":
-        kept, found = redis.restore(runner, decompressor_argv(runner, meta.get("compression", "none"), path),
-                                    spec["redis"], meta, spec.get("redis_unit", "redis-server"),
+        kept, found = redis.restore(runner, head, spec["redis"], meta, spec.get("redis_unit", "redis-server"),
                                     spec.get("redis_restore_type", "rdb"), stamp, os.path.dirname(path))
         result.update(safety_copy=kept, restored=found)
     elif spec["engine"] == "directory":
-        kept, stats = tree.restore(runner, decompressor_argv(runner, meta.get("compression", "none"), path),
-                                   target, meta["content"], stamp)
+        kept, stats = tree.restore(runner, head, target, meta["content"], stamp)
         result.update(safety_copy=kept, restored=stats)
     else:
-        result.update(_restore_sqlite(spec, path, meta, target, exists, safety, stamp, runner))
+        result.update(_restore_sqlite(spec, head, meta, target, exists, safety, stamp, runner))
     result.update(changed=True, duration_seconds=round(time.monotonic() - started, 3))
     return result
 
@@ -129,10 +136,9 @@ def _check_rows(spec, meta, actual, where, untouched=True):
             where, ", target left untouched" if untouched else "", "; ".join(problems)))
 
 
-def _restore_postgresql(runner, spec, path, meta, target, safety):
+def _restore_postgresql(runner, spec, head, meta, target, safety, work_dir):
     conn = spec["connection"]
-    work_dir = spec.get("work_dir") or os.path.dirname(path)
-    scratch, counts = pg.restore_into_scratch(runner, conn, path, meta, target, work_dir, spec.get("jobs", 1))
+    scratch, counts = pg.restore_into_scratch(runner, conn, head, meta, target, work_dir, spec.get("jobs", 1))
     try:
         _check_rows(spec, meta, counts, "scratch database %s" % scratch)
     except bf.LifeboatError:
@@ -142,7 +148,7 @@ def _restore_postgresql(runner, spec, path, meta, target, safety):
     return {"safety_copy": safety or None, "restored_rows": counts}
 
 
-def _restore_sqlite(spec, path, meta, target, exists, safety, stamp, runner):
+def _restore_sqlite(spec, head, meta, target, exists, safety, stamp, runner):
     directory = os.path.dirname(target) or "."
     if not os.path.isdir(directory):
         raise bf.LifeboatError("directory %s of the SQLite target does not exist" % directory)
@@ -150,9 +156,9 @@ def _restore_sqlite(spec, path, meta, target, exists, safety, stamp, runner):
     try:
         copy = os.path.join(work_dir, "restore.sqlite3")
         with open(copy, "wb") as handle:
-            runner.pipeline([decompressor_argv(runner, meta.get("compression", "none"), path)], sink=handle.write)
+            runner.pipeline(head, sink=handle.write)
         counts = lite.validate_copy(copy)
-        _check_rows(spec, meta, counts, "the unpacked copy of %s" % path)
+        _check_rows(spec, meta, counts, "the unpacked copy of backup %s" % meta["backup_id"])
         kept = []
         if safety:
             kept = lite.safety_copy(target, "%s.pre-restore-%s" % (target, stamp))

@@ -116,6 +116,7 @@ options:
 extends_documentation_fragment:
   - lifeboat.dr.connection
   - lifeboat.dr.connection.lock
+  - lifeboat.dr.connection.encryption
 notes:
   - Check mode reports the path the backup would get and touches nothing.
   - Needs C(pg_dump), C(psql) and the compression program on the host (the backup_agent role installs them).

@@ -75,12 +75,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, common_argument_spec, connection_from_params, redis_from_params, runner_for)
+    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, common_argument_spec, connection_from_params, redis_from_params, runner_for)
 
 
 def main():
     argument_spec = common_argument_spec()
-    for unused in ("service", "backup_root", "jobs", "lock_timeout"):
+    for unused in ("service", "backup_root", "jobs", "lock_timeout") + ENCRYPTION_OPTIONS:
         argument_spec.pop(unused)
     argument_spec["engine"]["choices"] = ["postgresql", "sqlite", "directory", "redis"]
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)

@@ -91,6 +91,7 @@ options:
 extends_documentation_fragment:
   - lifeboat.dr.connection
   - lifeboat.dr.connection.lock
+  - lifeboat.dr.connection.encryption
 notes:
   - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
 seealso:

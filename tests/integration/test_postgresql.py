@@ -125,4 +125,29 @@ def test_wrong_password_is_a_clear_error_and_never_printed(pg_args, database):
     assert out.get("failed")
     assert "password authentication failed" in out["msg"]
     assert secret not in out.output
-    assert not sh("find /var/backups/lifeboat-it/%s -type f 2>/dev/null || true" % database).strip()
+    root = "/var/backups/lifeboat-it/%s" % database
+    assert not sh("find %s -mindepth 2 -type f 2>/dev/null || true" % root).strip()  # no backup, not even partial
+    record = json.loads(sh("cat %s/.last_runs.json" % root))
+    assert [run["ok"] for run in record.values()] == [False]
+    assert "password authentication failed" in list(record.values())[0]["error"] and secret not in sh("cat %s/.last_runs.json" % root)
+
+
+def test_age_encrypted_round_trip_and_wrong_key_refused(pg_args, database, lab):
+    keys = "/var/lib/lifeboat-it/keys-%s" % database
+    sh("mkdir -p -m 0700 %s && age-keygen -o %s/right 2>/dev/null && age-keygen -o %s/wrong 2>/dev/null" % (keys, keys, keys))
+    recipient = sh("age-keygen -y %s/right" % keys).strip()
+    enc = dict(pg_args, encryption="age", age_recipients=[recipient], age_identity_file=keys + "/right")
+    before = pg_content(database)
+    result = dump(pg_args, database, **{k: v for k, v in enc.items() if k not in pg_args})
+    assert result["path"].endswith(".dump.zst.age") and result["metadata"]["encryption"] == "age"
+    assert sh("head -c 21 %s" % result["path"]) == "age-encryption.org/v1"
+    psql("DELETE FROM items WHERE id % 2 = 0", database)
+    damaged, dbs = pg_content(database), databases()
+    wrong = run_module("db_restore", dict(enc, service=database, database=database, backup=result["path"],
+                                          confirm=True, age_identity_file=keys + "/wrong"))
+    assert wrong.get("failed") and result["path"] in wrong["msg"] and "no identity matched" in wrong["msg"]
+    assert pg_content(database) == damaged and databases() == dbs
+    out = run_module("db_restore", dict(enc, service=database, database=database, backup=result["path"], confirm=True))
+    assert not out.get("failed"), out.get("msg")
+    assert pg_content(database) == before
+    sh("rm -rf %s" % keys)
