@@ -56,6 +56,17 @@ def service_secret(items, name, key="login_password"):
     return None
 
 
+def failure_line(failure):
+    return "FAILED %s: %s (%s)" % (failure["service"], failure["message"], failure["task"])
+
+
+def success_line(result):
+    meta = result.get("metadata", {})
+    return "ok %s: %s %s in %ss" % (result["item"]["name"], result.get("backup_id"), meta.get("size_readable"),
+                                    result.get("duration_seconds"))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"services": services, "service_secret": service_secret}
+        return {"services": services, "service_secret": service_secret, "failure_line": failure_line,
+                "success_line": success_line}
