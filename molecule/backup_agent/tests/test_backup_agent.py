@@ -52,6 +52,12 @@ def test_cron_entries_instead_of_timers(host):
     assert host.run("systemctl is-enabled lifeboat-backup-notes.timer").stdout.strip() != "enabled"
 
 
+def test_services_no_longer_configured_are_not_scheduled(host):
+    assert not host.file("/etc/systemd/system/lifeboat-backup-retired.timer").exists
+    cron = host.file("/etc/cron.d/lifeboat-backup")
+    assert not cron.exists if SCHEDULER == "systemd" else "retired" not in cron.content_string
+
+
 def _trigger(host, service):
     if SCHEDULER == "systemd":
         host.check_output("systemctl start lifeboat-backup-%s.service" % service)
