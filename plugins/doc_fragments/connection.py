@@ -13,11 +13,11 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 options:
   login_host:
-    description: Server host (PostgreSQL, Redis).
+    description: Server host (PostgreSQL, Redis, MongoDB).
     type: str
     default: 127.0.0.1
   login_port:
-    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis) when not given.
+    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis, 27017 MongoDB) when not given.
     type: int
   login_user:
     description:
@@ -26,13 +26,18 @@ options:
     type: str
   login_password:
     description:
-      - Password of O(login_user). Passed to PostgreSQL tools in C(PGPASSWORD) and to Redis over the
-        connection (C(AUTH)); never on a command line, never in output.
+      - Password of O(login_user). Passed to PostgreSQL tools in C(PGPASSWORD), to Redis over the
+        connection (C(AUTH)), to MongoDB tools in a 0600 C(--config) file; never on a command line, never
+        in output.
     type: str
   maintenance_db:
     description: PostgreSQL database used for server-level statements.
     type: str
     default: postgres
+  auth_database:
+    description: MongoDB authentication database of O(login_user).
+    type: str
+    default: admin
 """
 
     LOCK = r"""

@@ -46,6 +46,9 @@ def load_service(config_dir, name):
                                       maintenance_db=config.get("maintenance_db", "postgres"))
     config["redis"] = {"host": config.get("login_host"), "port": config.get("login_port") or 6379,
                        "user": config.get("login_user"), "password": password}
+    config["mongodb"] = {"host": config.get("login_host"), "port": config.get("login_port") or 27017,
+                         "user": config.get("login_user"), "password": password,
+                         "auth_db": config.get("auth_database") or "admin"}
     return config
 
 

@@ -20,6 +20,7 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb as mongo
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
@@ -27,11 +28,12 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
 
-ENGINES = ("postgresql", "sqlite", "directory", "redis")
+ENGINES = ("postgresql", "sqlite", "directory", "redis", "mongodb")
 
 
 def extension(engine, fmt, compression):
-    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar"}[engine]
+    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar",
+            "mongodb": "mongo.archive"}[engine]
     return base + EXTENSIONS[compression]
 
 
@@ -114,6 +116,8 @@ def _dump_engine(runner, spec, sink, work_dir, tail):
                        fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1))
     if spec["engine"] == "redis":
         return redis.dump(runner, spec["redis"], sink, work_dir, tail)
+    if spec["engine"] == "mongodb":
+        return mongo.dump(runner, spec["mongodb"], spec.get("database"), sink, tail)
     if spec["engine"] == "directory":
         return tree.dump(runner, spec["path"], sink, work_dir, tail,
                          consistency=spec.get("consistency", "stop"), stop_services=spec.get("stop_services"))
@@ -138,6 +142,8 @@ def verify_archive(runner, path, meta, encryption=None, shown_as=None):
             tree.check_archive(runner, head)
         elif engine == "redis":
             redis.check_archive(runner, head, meta, os.path.dirname(path))
+        elif engine == "mongodb":
+            mongo.check_archive(runner, head, path)
         else:
             first = []
 

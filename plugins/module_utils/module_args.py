@@ -15,7 +15,7 @@ DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
 
 def common_argument_spec():
     return dict(
-        engine=dict(type="str", required=True, choices=["postgresql", "sqlite", "directory", "redis"]),
+        engine=dict(type="str", required=True, choices=["postgresql", "sqlite", "directory", "redis", "mongodb"]),
         service=dict(type="str", required=True),
         backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT),
         database=dict(type="str"),
@@ -26,6 +26,7 @@ def common_argument_spec():
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
         maintenance_db=dict(type="str", default="postgres"),
+        auth_database=dict(type="str", default="admin"),
         lock_timeout=dict(type="int", default=60),
         encryption=dict(type="str", default="none", choices=["none", "age", "gpg"]),
         age_recipients=dict(type="list", elements="str"),
@@ -63,8 +64,15 @@ def redis_from_params(params):
             "user": params.get("login_user"), "password": params.get("login_password")}
 
 
+def mongodb_from_params(params):
+    return {"host": params.get("login_host"), "port": params.get("login_port") or 27017,
+            "user": params.get("login_user"), "password": params.get("login_password"),
+            "auth_db": params.get("auth_database")}
+
+
 def spec_from_params(params):
     spec = {key: value for key, value in params.items() if not key.startswith("login_")}
     spec["connection"] = connection_from_params(params)
     spec["redis"] = redis_from_params(params)
+    spec["mongodb"] = mongodb_from_params(params)
     return spec

@@ -47,13 +47,15 @@ class Runner:
         """Run one command to completion and return its stdout; raise on failure."""
         return self.pipeline([argv], input_bytes=input_bytes, env=env, capture=True)
 
-    def pipeline(self, argvs, sink=None, capture=False, input_bytes=None, env=None):
+    def pipeline(self, argvs, sink=None, capture=False, input_bytes=None, env=None, stderr_sink=None):
         """Run ``argvs`` connected stdout->stdin.
 
         The last command's output goes to ``sink(chunk)``, is returned when
-        ``capture`` is true, or is discarded. Any command failing raises
-        LifeboatError with the stderr of the command that failed first in
-        the chain (upstream SIGPIPE deaths are the consequence, not the cause).
+        ``capture`` is true, or is discarded. ``stderr_sink(index, text)``
+        receives each command's error output after a successful run. Any
+        command failing raises LifeboatError with the stderr of the command
+        that failed first in the chain (upstream SIGPIPE deaths are the
+        consequence, not the cause).
         """
         self.record(argvs)
         run_env = dict(self.env)
@@ -92,7 +94,10 @@ class Runner:
                     proc.wait()
             raise
         failure = _first_failure(argvs, codes, errors)
-        for err in errors:
+        for index, err in enumerate(errors):
+            if stderr_sink is not None and not failure:
+                err.seek(0)
+                stderr_sink(index, err.read().decode("utf-8", "replace"))
             err.close()
         if failure:
             raise LifeboatError(failure)

@@ -23,12 +23,13 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb as mongo
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
-from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, reader_stages
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, reader_stages, writer_stages
 
 
 def choose(spec):
@@ -82,8 +83,8 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
     started = time.monotonic()
     checksum = bf.verify_checksum(path, meta)
     verify_archive(runner, path, meta, encryption)
-    target = {"postgresql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server")}.get(
-        spec["engine"], spec.get("path"))
+    target = {"postgresql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server"),
+              "mongodb": "mongodb database %s" % (spec.get("database") or "(all)")}.get(spec["engine"], spec.get("path"))
     exists = _target_exists(runner, spec, target, meta)
     stamp = (when or bf.utcnow()).strftime("%Y%m%d_%H%M%S")
     result = {
@@ -97,7 +98,7 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
             "refusing to overwrite existing %s %s without confirmation: set confirm: true "
             "(playbooks: -e lifeboat_confirm=yes)" % (spec["engine"], target))
     # Directories and Redis files are always moved aside, never deleted.
-    safety = (spec.get("safety_copy", True) or spec["engine"] in ("directory", "redis")) and exists
+    safety = (spec.get("safety_copy", True) or spec["engine"] in ("directory", "redis", "mongodb")) and exists
     head = reader_stages(runner, meta.get("compression", "none"), path, encryption)
     if check_mode:
         result.update(changed=True, plan="restore %s into %s%s" % (
@@ -106,6 +107,11 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
     if spec["engine"] == "postgresql":
         result.update(_restore_postgresql(runner, spec, head, meta, target, safety and pg.safety_name(target, stamp),
                                           os.path.dirname(path)))
+    elif spec["engine"] == "mongodb":
+        kept = os.path.join(bf.service_dir(spec["backup_root"], spec["service"]), "pre-restore-%s.mongo.archive.zst" % stamp)
+        restored = mongo.restore(runner, head, spec["mongodb"], meta, spec.get("database"), kept,
+                                 writer_stages(runner, "zstd", 3))
+        result.update(safety_copy=kept, restored={"documents": restored})
     elif spec["engine"] == "redis":
         kept, found = redis.restore(runner, head, spec["redis"], meta, spec.get("redis_unit", "redis-server"),
                                     spec.get("redis_restore_type", "rdb"), stamp, os.path.dirname(path))
@@ -124,6 +130,8 @@ def _target_exists(runner, spec, target, meta):
         return pg.database_exists(runner, spec["connection"], target)
     if spec["engine"] == "redis":
         return redis.instance_has_data(spec["redis"], meta["content"]["redis"].get("settings"))
+    if spec["engine"] == "mongodb":
+        return True  # no client to look inside: a MongoDB restore always needs confirm
     return os.path.exists(target)
 
 

@@ -22,6 +22,10 @@ description:
   - C(redis) runs C(BGSAVE), waits until C(LASTSAVE) moves past it, and archives the RDB and, when AOF is on,
     the append-only directory. The backup is loaded into a scratch C(redis-server) on a private socket to record
     keys per database and a sample of values (sha256 of C(DUMP)), which a restore checks.
+  - C(mongodb) runs C(mongodump --archive) (O(database), or every database) and records the document count of
+    each collection from mongodump's report. B(It has never run against a MongoDB server in Lifeboat's CI), since no
+    server can be installed on the project's machines, so only argument building, secret handling, parsing
+    and error paths are tested. Run a restore drill before relying on it.
   - C(sqlite) copies the database with SQLite's online backup API, which gives a consistent snapshot
     while the application keeps writing. It never copies the file directly.
   - Files are written under a temporary C(.partial-*) name, fsynced and renamed, so an interrupted run
@@ -35,7 +39,7 @@ options:
     description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
     type: str
     required: true
-    choices: [postgresql, sqlite, directory, redis]
+    choices: [postgresql, sqlite, directory, redis, mongodb]
   service:
     description: Name of the protected service; the backups live under O(backup_root)/O(service).
     type: str
@@ -52,7 +56,7 @@ options:
     default: auto
     choices: [auto, daily, weekly, monthly, yearly]
   database:
-    description: PostgreSQL database to dump. Required when O(engine=postgresql).
+    description: PostgreSQL database to dump (required for V(postgresql)); MongoDB database (all when omitted).
     type: str
   path:
     description: SQLite database file, or the directory for O(engine=directory).

@@ -80,7 +80,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
 
 def main():
     argument_spec = common_argument_spec()
-    for unused in ("service", "backup_root", "jobs", "lock_timeout") + ENCRYPTION_OPTIONS:
+    for unused in ("service", "backup_root", "jobs", "lock_timeout", "auth_database") + ENCRYPTION_OPTIONS:
         argument_spec.pop(unused)
     argument_spec["engine"]["choices"] = ["postgresql", "sqlite", "directory", "redis"]
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)

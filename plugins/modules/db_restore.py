@@ -25,6 +25,10 @@ description:
     C(<path>.pre-restore-<YYYYMMDD_HHMMSS>), and writes the data into the live file through SQLite's
     backup API so running readers see a consistent database. Orphaned C(-wal)/C(-shm) files of a deleted
     database are moved aside, never replayed.
+  - C(mongodb) always needs O(confirm=true) (there is no client to look inside the target), keeps a
+    C(mongodump) of the target in C(<backup_root>/<service>/pre-restore-<stamp>.mongo.archive.zst), runs
+    C(mongorestore --archive --drop --stopOnError) and requires the restored document total to equal the
+    metadata's. B(Never run against a MongoDB server in Lifeboat's CI); see M(lifeboat.dr.db_dump).
   - C(directory) unpacks beside the target, compares entry count and bytes with the metadata, then moves the
     current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; it is never deleted) and renames the
     restored one into place, with owners, modes, ACLs and extended attributes.
@@ -35,7 +39,7 @@ options:
     description: Engine; must match the backup's.
     type: str
     required: true
-    choices: [postgresql, sqlite, directory, redis]
+    choices: [postgresql, sqlite, directory, redis, mongodb]
   service:
     description: Protected service whose backups O(select) chooses from.
     type: str

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""MongoDB through mongodump/mongorestore archives.
+
+NOT RUN AGAINST A SERVER IN CI: no MongoDB server can be installed on the
+project's machines. Argument building, secret handling, output parsing and
+error paths are unit-tested with stand-in programs; treat a first real use as
+a test and run a restore drill.
+
+The password reaches the tools in a 0600 YAML ``--config`` file in a private
+directory, removed afterwards; never on a command line. Document counts per
+collection come from mongodump's own report, and a restore must report the
+same total with no failures.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+
+ARCHIVE_MAGIC = b"\x6d\xe2\x99\x81"  # mongodump archive header, little-endian 0x8199e26d
+_DUMPED = re.compile(r"done dumping (\S+) \((\d+) documents?\)")
+_RESTORED = re.compile(r"(\d+) document\(s\) restored successfully\. (\d+) document\(s\) failed to restore")
+
+
+class Tools:
+    """Connection arguments for mongodump/mongorestore; use as a context manager (owns the config file)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._dir = None
+
+    def __enter__(self):
+        self._dir = tempfile.mkdtemp(prefix="lifeboat-mongo-")
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def args(self):
+        conn = self.conn
+        argv = ["--host", conn.get("host") or "127.0.0.1", "--port", str(conn.get("port") or 27017)]
+        if conn.get("user"):
+            argv += ["--username", conn["user"], "--authenticationDatabase", conn.get("auth_db") or "admin"]
+        if conn.get("password") is not None:
+            path = os.path.join(self._dir, "config.yaml")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write("password: %s\n" % json.dumps(conn["password"]))  # JSON strings are YAML strings
+            argv += ["--config", path]
+        return argv
+
+
+def dumped_counts(stderr):
+    counts = {}
+    for name, number in _DUMPED.findall(stderr):
+        counts[name] = int(number)
+    return counts
+
+
+def dump(runner, conn, database, sink, tail):
+    """``mongodump --archive`` (one database, or all when ``database`` is empty) into ``sink``."""
+    reports = {}
+    with Tools(conn) as tools:
+        argv = [runner.binary("mongodump")] + tools.args() + (["--db", database] if database else []) + ["--archive"]
+        runner.pipeline([argv] + tail, sink=sink.write, stderr_sink=lambda index, text: reports.setdefault(index, text))
+    counts = dumped_counts(reports.get(0, ""))
+    if not counts:
+        raise LifeboatError("mongodump reported no collection; nothing would be restorable")
+    return {"tables": counts, "mongodb": {"database": database or None}}
+
+
+def check_archive(runner, head, path):
+    """Decrypt/decompress the whole stream; it must start with the mongodump archive header."""
+    first = []
+
+    def keep_first(chunk):
+        if not first:
+            first.append(chunk[:4])
+    runner.pipeline(head, sink=keep_first)
+    if not first or first[0] != ARCHIVE_MAGIC:
+        raise LifeboatError("backup %s decompresses but is not a mongodump archive" % path)
+
+
+def restore(runner, head, conn, meta, database, safety_path, tail_for_safety):
+    """Keep a safety dump of the target, then ``mongorestore --drop``; the restored total must match."""
+    expected = sum(meta["content"].get("tables", {}).values())
+    reports = {}
+    with Tools(conn) as tools:
+        if safety_path:
+            with open(safety_path, "wb") as handle:
+                dump_argv = [runner.binary("mongodump")] + tools.args() + (["--db", database] if database else []) + [
+                    "--archive"]
+                runner.pipeline([dump_argv] + tail_for_safety, sink=handle.write)
+            os.chmod(safety_path, 0o600)
+        argv = [runner.binary("mongorestore")] + tools.args() + ["--archive", "--drop", "--stopOnError"]
+        if database:
+            argv += ["--nsInclude", "%s.*" % database]
+        runner.pipeline(head + [argv], stderr_sink=lambda index, text: reports.setdefault(index, text))
+    match = _RESTORED.search(reports.get(len(head), ""))
+    if not match:
+        raise LifeboatError("mongorestore did not report how many documents it restored")
+    restored, failed = int(match.group(1)), int(match.group(2))
+    if failed or restored != expected:
+        raise LifeboatError("mongorestore restored %d documents (%d failed), the backup's metadata records %d; "
+                            "previous data kept in %s" % (restored, failed, expected, safety_path))
+    return restored
