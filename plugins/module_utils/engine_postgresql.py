@@ -165,7 +165,7 @@ def dump(runner, conn, database, out_file, work_dir, tail, fmt="custom", jobs=1)
 
 
 def check_archive(runner, head, fmt, work_dir):
-    """Prove ``path`` decompresses and pg_restore can read every entry of it.
+    """Prove the archive that ``head`` streams out reads in full with pg_restore.
 
     ``pg_restore -f /dev/null`` renders the whole archive as SQL, so every
     data block is decompressed and parsed, not only the table of contents.
@@ -203,7 +203,7 @@ def safety_name(target, stamp):
 
 
 def restore_into_scratch(runner, conn, head, meta, target, work_dir, jobs=1):
-    """Restore ``path`` into a fresh scratch database and return its name and row counts."""
+    """Restore the archive ``head`` streams out into a fresh scratch database; return its name and row counts."""
     content = meta.get("content", {})
     info = content.get("database", {})
     scratch = scratch_name(target)

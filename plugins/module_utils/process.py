@@ -149,14 +149,6 @@ def _which(name, required):
     return path
 
 
-def compression_for_name(name):
-    if name.endswith(".zst"):
-        return "zstd"
-    if name.endswith(".gz"):
-        return "gzip"
-    return "none"
-
-
 def compressor_argv(runner, algorithm, level, threads=0):
     """The command that compresses stdin to stdout, or None for no compression."""
     if algorithm == "none":
