@@ -13,23 +13,31 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 options:
   login_host:
-    description: Server host (PostgreSQL, Redis, MongoDB).
+    description: Server host (PostgreSQL, MariaDB, Redis, MongoDB). For MariaDB, V(localhost) means the Unix socket.
     type: str
     default: 127.0.0.1
   login_port:
-    description: Server port; the engine's default (5432 PostgreSQL, 6379 Redis, 27017 MongoDB) when not given.
+    description:
+      - Server port; the engine's default (5432 PostgreSQL, 3306 MariaDB, 6379 Redis, 27017 MongoDB) when not given.
     type: int
   login_user:
     description:
-      - PostgreSQL role, or Redis ACL user. To back up it needs read access to every table (C(pg_read_all_data));
-        to restore also C(CREATEDB), membership in the role owning the database, and C(pg_signal_backend).
+      - PostgreSQL role, MariaDB user, or Redis ACL user.
+      - PostgreSQL needs read access to every table (C(pg_read_all_data)) to back up; to restore also C(CREATEDB),
+        membership in the role owning the database, and C(pg_signal_backend).
+      - MariaDB needs C(SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES) and C(SHOW CREATE ROUTINE) to back up; to
+        restore, the rights to drop and create the database and its objects, C(CONNECTION ADMIN) to end sessions,
+        and C(SET USER) when the dump's triggers, views or routines name another definer.
     type: str
   login_password:
     description:
-      - Password of O(login_user). Passed to PostgreSQL tools in C(PGPASSWORD), to Redis over the
-        connection (C(AUTH)), to MongoDB tools in a 0600 C(--config) file; never on a command line, never
-        in output.
+      - Password of O(login_user). Passed to PostgreSQL tools in C(PGPASSWORD), to MariaDB tools in a 0600
+        C(--defaults-extra-file), to Redis over the connection (C(AUTH)), to MongoDB tools in a 0600 C(--config)
+        file; never on a command line, never in output.
     type: str
+  login_unix_socket:
+    description: MariaDB Unix socket to connect through instead of O(login_host).
+    type: path
   maintenance_db:
     description: PostgreSQL database used for server-level statements.
     type: str

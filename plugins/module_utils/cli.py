@@ -20,7 +20,7 @@ import sys
 from ansible_collections.lifeboat.dr.plugins.module_utils import health
 from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, list_backups, utcnow
-from ansible_collections.lifeboat.dr.plugins.module_utils.engine_postgresql import Connection
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import spec_from_params
 
 DEFAULT_CONFIG_DIR = "/etc/lifeboat"
 
@@ -41,15 +41,8 @@ def load_service(config_dir, name):
     for option, suffix in (("encryption_passphrase_file", ".passphrase"), ("age_identity_file", ".age-identity")):
         if not config.get(option) and os.path.exists(base + suffix):
             config[option] = base + suffix
-    config["connection"] = Connection(host=config.get("login_host"), port=config.get("login_port"),
-                                      user=config.get("login_user"), password=password,
-                                      maintenance_db=config.get("maintenance_db", "postgres"))
-    config["redis"] = {"host": config.get("login_host"), "port": config.get("login_port") or 6379,
-                       "user": config.get("login_user"), "password": password}
-    config["mongodb"] = {"host": config.get("login_host"), "port": config.get("login_port") or 27017,
-                         "user": config.get("login_user"), "password": password,
-                         "auth_db": config.get("auth_database") or "admin"}
-    return config
+    config["login_password"] = password
+    return spec_from_params(config)
 
 
 def configured_services(config_dir):

@@ -21,18 +21,17 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb as mongo
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import ENGINES
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
 
-ENGINES = ("postgresql", "sqlite", "directory", "redis", "mongodb")
-
-
 def extension(engine, fmt, compression):
-    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar",
+    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "mysql": "sql", "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar",
             "mongodb": "mongo.archive"}[engine]
     return base + EXTENSIONS[compression]
 
@@ -114,6 +113,8 @@ def _dump_engine(runner, spec, sink, work_dir, tail):
     if spec["engine"] == "postgresql":
         return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,
                        fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1))
+    if spec["engine"] == "mysql":
+        return mysql.dump(runner, spec["mysql"], spec["database"], sink, tail)
     if spec["engine"] == "redis":
         return redis.dump(runner, spec["redis"], sink, work_dir, tail)
     if spec["engine"] == "mongodb":
@@ -138,6 +139,8 @@ def verify_archive(runner, path, meta, encryption=None, shown_as=None):
         head = reader_stages(runner, meta.get("compression", "none"), path, encryption)
         if engine == "postgresql":
             pg.check_archive(runner, head, meta["content"].get("format", "custom"), os.path.dirname(path))
+        elif engine == "mysql":
+            mysql.check_archive(runner, head, meta, shown_as or path)
         elif engine == "directory":
             tree.check_archive(runner, head)
         elif engine == "redis":

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import stat
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
@@ -39,6 +40,25 @@ def postgresql(runner, conn, database):
     for name, quoted in pg.query(runner, conn, database, pg.TABLES_SQL):
         rows, total = pg.query(runner, conn, database, "SELECT count(*), %s FROM %s t" % (_PG_ROW_HASH, quoted))[0]
         tables[name] = {"rows": int(rows), "hash": "%x" % (int(total) % _MOD)}
+    return tables
+
+
+def mysql(runner, conn, database):
+    """Per base table: row count and the sum of 60-bit prefixes of MD5 over every column, QUOTE()d."""
+    lit = engine_mysql.quote_literal(database)
+    tables = {}
+    with engine_mysql.Client(conn) as client:
+        columns = {}
+        for table, column in client.query(runner, (
+                "SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+                "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME WHERE c.TABLE_SCHEMA = %s "
+                "AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION") % lit):
+            columns.setdefault(table, []).append("QUOTE(%s)" % engine_mysql.quote_ident(column))
+        for table, quoted in sorted(columns.items()):
+            row_hash = "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(',', %s)), 1, 15), 16, 10) AS UNSIGNED)" % ", ".join(quoted)
+            rows, total = client.query(runner, "SELECT COUNT(*), COALESCE(SUM(%s), 0) FROM %s.%s" % (
+                row_hash, engine_mysql.quote_ident(database), engine_mysql.quote_ident(table)))[0]
+            tables[table] = {"rows": int(rows), "hash": "%x" % (int(total) % _MOD)}
     return tables
 
 

@@ -11,11 +11,12 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.engine_postgresql impo
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
+ENGINES = ("postgresql", "mysql", "sqlite", "directory", "redis", "mongodb")
 
 
 def common_argument_spec():
     return dict(
-        engine=dict(type="str", required=True, choices=["postgresql", "sqlite", "directory", "redis", "mongodb"]),
+        engine=dict(type="str", required=True, choices=list(ENGINES)),
         service=dict(type="str", required=True),
         backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT),
         database=dict(type="str"),
@@ -25,6 +26,7 @@ def common_argument_spec():
         login_port=dict(type="int"),
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
+        login_unix_socket=dict(type="path"),
         maintenance_db=dict(type="str", default="postgres"),
         auth_database=dict(type="str", default="admin"),
         lock_timeout=dict(type="int", default=60),
@@ -44,6 +46,7 @@ ENCRYPTION_OPTIONS = ("encryption", "age_recipients", "age_identity_file", "gpg_
 
 COMMON_REQUIRED_IF = [
     ("engine", "postgresql", ["database"]),
+    ("engine", "mysql", ["database"]),
     ("engine", "sqlite", ["path"]),
     ("engine", "directory", ["path"]),
 ]
@@ -70,9 +73,16 @@ def mongodb_from_params(params):
             "auth_db": params.get("auth_database")}
 
 
+def mysql_from_params(params):
+    return {"host": params.get("login_host"), "port": params.get("login_port") or 3306,
+            "user": params.get("login_user"), "password": params.get("login_password"),
+            "socket": params.get("login_unix_socket")}
+
+
 def spec_from_params(params):
     spec = {key: value for key, value in params.items() if not key.startswith("login_")}
     spec["connection"] = connection_from_params(params)
     spec["redis"] = redis_from_params(params)
     spec["mongodb"] = mongodb_from_params(params)
+    spec["mysql"] = mysql_from_params(params)
     return spec

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import CHUNK, LifeboatError
 
@@ -47,7 +48,7 @@ class Runner:
         """Run one command to completion and return its stdout; raise on failure."""
         return self.pipeline([argv], input_bytes=input_bytes, env=env, capture=True)
 
-    def pipeline(self, argvs, sink=None, capture=False, input_bytes=None, env=None, stderr_sink=None):
+    def pipeline(self, argvs, sink=None, capture=False, input_bytes=None, env=None, stderr_sink=None, tap=None):
         """Run ``argvs`` connected stdout->stdin.
 
         The last command's output goes to ``sink(chunk)``, is returned when
@@ -55,12 +56,18 @@ class Runner:
         receives each command's error output after a successful run. Any
         command failing raises LifeboatError with the stderr of the command
         that failed first in the chain (upstream SIGPIPE deaths are the
-        consequence, not the cause).
+        consequence, not the cause). ``tap=(index, callback)`` shows every
+        chunk that command ``index`` writes to ``callback`` on its way to the
+        next command; an exception in the callback fails the pipeline.
         """
         self.record(argvs)
         run_env = dict(self.env)
         run_env.update(env or {})
-        procs, errors = [], []
+        tap_index, tap_callback = tap if tap is not None else (None, None)
+        final_tap = None
+        if tap_index == len(argvs) - 1:
+            final_tap, tap_index = tap_callback, None
+        procs, errors, pumps, tap_failures = [], [], [], []
         prev = subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL
         collected = []
         try:
@@ -68,31 +75,47 @@ class Runner:
                 last = index == len(argvs) - 1
                 err = tempfile.TemporaryFile()
                 errors.append(err)
+                tapped = tap_index is not None and index == tap_index + 1
                 proc = subprocess.Popen(
-                    [str(arg) for arg in argv], stdin=prev, env=run_env, stderr=err,
-                    stdout=subprocess.PIPE if (not last or sink or capture) else subprocess.DEVNULL,
+                    [str(arg) for arg in argv], stdin=subprocess.PIPE if tapped else prev, env=run_env, stderr=err,
+                    stdout=subprocess.PIPE if (not last or sink or capture or final_tap) else subprocess.DEVNULL,
                     preexec_fn=_restore_sigpipe)
-                if index > 0:
+                if tapped:
+                    pumps.append(threading.Thread(target=_pump, args=(prev, proc.stdin, tap_callback, tap_failures)))
+                elif index > 0:
                     prev.close()
                 prev = proc.stdout
                 procs.append(proc)
+            for pump in pumps:
+                pump.start()
             if input_bytes is not None:
                 _feed(procs[0], input_bytes)
             out = procs[-1].stdout
             if out is not None:
                 for chunk in iter(lambda: out.read(CHUNK), b""):
+                    if final_tap is not None:
+                        final_tap(chunk)
                     if sink is not None:
                         sink(chunk)
-                    else:
+                    elif capture:
                         collected.append(chunk)
                 out.close()
+            for pump in pumps:
+                pump.join()
             codes = [proc.wait() for proc in procs]
         except BaseException:
             for proc in procs:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+            for pump in pumps:
+                if pump.is_alive():
+                    pump.join()
             raise
+        if tap_failures:
+            for err in errors:
+                err.close()
+            raise tap_failures[0]
         failure = _first_failure(argvs, codes, errors)
         for index, err in enumerate(errors):
             if stderr_sink is not None and not failure:
@@ -102,6 +125,23 @@ class Runner:
         if failure:
             raise LifeboatError(failure)
         return b"".join(collected)
+
+
+def _pump(source, target, callback, failures):
+    try:
+        for chunk in iter(lambda: source.read(CHUNK), b""):
+            callback(chunk)
+            target.write(chunk)
+    except BrokenPipeError:
+        pass  # the reader died; its own exit status tells why
+    except BaseException as exc:  # pylint: disable=broad-except
+        failures.append(exc)
+    finally:
+        source.close()
+        try:
+            target.close()
+        except BrokenPipeError:
+            pass
 
 
 def _restore_sigpipe():

@@ -24,6 +24,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb as mongo
+from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
@@ -83,7 +84,7 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
     started = time.monotonic()
     checksum = bf.verify_checksum(path, meta)
     verify_archive(runner, path, meta, encryption)
-    target = {"postgresql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server"),
+    target = {"postgresql": spec.get("database"), "mysql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server"),
               "mongodb": "mongodb database %s" % (spec.get("database") or "(all)")}.get(spec["engine"], spec.get("path"))
     exists = _target_exists(runner, spec, target, meta)
     stamp = (when or bf.utcnow()).strftime("%Y%m%d_%H%M%S")
@@ -107,6 +108,8 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
     if spec["engine"] == "postgresql":
         result.update(_restore_postgresql(runner, spec, head, meta, target, safety and pg.safety_name(target, stamp),
                                           os.path.dirname(path)))
+    elif spec["engine"] == "mysql":
+        result.update(_restore_mysql(runner, spec, head, meta, target, safety, stamp))
     elif spec["engine"] == "mongodb":
         kept = os.path.join(bf.service_dir(spec["backup_root"], spec["service"]), "pre-restore-%s.mongo.archive.zst" % stamp)
         restored = mongo.restore(runner, head, spec["mongodb"], meta, spec.get("database"), kept,
@@ -128,6 +131,8 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
 def _target_exists(runner, spec, target, meta):
     if spec["engine"] == "postgresql":
         return pg.database_exists(runner, spec["connection"], target)
+    if spec["engine"] == "mysql":
+        return mysql.database_exists(runner, spec["mysql"], target)
     if spec["engine"] == "redis":
         return redis.instance_has_data(spec["redis"], meta["content"]["redis"].get("settings"))
     if spec["engine"] == "mongodb":
@@ -154,6 +159,29 @@ def _restore_postgresql(runner, spec, head, meta, target, safety, work_dir):
         raise
     pg.swap_in(runner, conn, scratch, target, safety or None)
     return {"safety_copy": safety or None, "restored_rows": counts}
+
+
+def _restore_mysql(runner, spec, head, meta, target, safety, stamp):
+    conn = spec["mysql"]
+    expected_objects = meta["content"].get("objects", {})
+
+    def check(tables, objects, where, untouched=True):
+        _check_rows(spec, meta, tables, where, untouched)
+        problems = mysql.compare_objects(expected_objects, objects)
+        if problems and spec.get("verify_rows", True):
+            raise bf.LifeboatError("restored objects in %s do not match the backup's metadata%s: %s" % (
+                where, ", target left untouched" if untouched else "", "; ".join(problems)))
+
+    mysql.load_into_scratch(runner, conn, head, meta, target, check)
+    kept = None
+    if safety:
+        service_dir = bf.service_dir(spec["backup_root"], spec["service"])
+        bf.ensure_dir(service_dir, 0o700)
+        kept = os.path.join(service_dir, "pre-restore-%s-%s.sql.zst" % (target, stamp))
+        mysql.safety_dump(runner, conn, target, kept, writer_stages(runner, "zstd", 3))
+    tables, objects = mysql.replace(runner, conn, head, meta, target)
+    check(tables, objects, "%s (previous data in %s)" % (target, kept or "no safety copy"), untouched=False)
+    return {"safety_copy": kept, "restored_rows": tables, "restored_objects": objects}
 
 
 def _restore_sqlite(spec, head, meta, target, exists, safety, stamp, runner):

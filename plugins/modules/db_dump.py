@@ -19,6 +19,11 @@ description:
     row count of every table.
   - C(postgresql) runs C(pg_dump) in custom format (or directory format with parallel O(jobs)) inside
     an exported REPEATABLE READ snapshot, so the row counts in the metadata describe exactly the dumped data.
+  - C(mysql) (MariaDB 10.11, MySQL) runs C(mariadb-dump --single-transaction --quick --routines --triggers --events
+    --hex-blob) of O(database). MariaDB cannot share the dump's snapshot with another session, so the row count of
+    every table is read from the dump stream itself as it is written, and the dump must end with its completion
+    line. The metadata also records the numbers of views, triggers, routines and events. The password reaches the
+    tools in a 0600 C(--defaults-extra-file), never on a command line.
   - C(redis) runs C(BGSAVE), waits until C(LASTSAVE) moves past it, and archives the RDB and, when AOF is on,
     the append-only directory. The backup is loaded into a scratch C(redis-server) on a private socket to record
     keys per database and a sample of values (sha256 of C(DUMP)), which a restore checks.
@@ -39,7 +44,7 @@ options:
     description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
     type: str
     required: true
-    choices: [postgresql, sqlite, directory, redis, mongodb]
+    choices: [postgresql, mysql, sqlite, directory, redis, mongodb]
   service:
     description: Name of the protected service; the backups live under O(backup_root)/O(service).
     type: str
@@ -56,7 +61,8 @@ options:
     default: auto
     choices: [auto, daily, weekly, monthly, yearly]
   database:
-    description: PostgreSQL database to dump (required for V(postgresql)); MongoDB database (all when omitted).
+    description: PostgreSQL or MariaDB database to dump (required for V(postgresql) and V(mysql)); MongoDB database
+      (all when omitted).
     type: str
   path:
     description: SQLite database file, or the directory for O(engine=directory).
@@ -123,7 +129,8 @@ extends_documentation_fragment:
   - lifeboat.dr.connection.encryption
 notes:
   - Check mode reports the path the backup would get and touches nothing.
-  - Needs C(pg_dump), C(psql) and the compression program on the host (the backup_agent role installs them).
+  - Needs the engine's client tools (C(pg_dump) and C(psql), C(mariadb-dump) and C(mariadb), C(redis-server)) and the
+    compression program on the host; the backup_agent role installs them.
 seealso:
   - module: lifeboat.dr.db_restore
 """
@@ -148,6 +155,16 @@ EXAMPLES = r"""
     jobs: 4
     login_user: lifeboat
     login_password: "{{ vault_warehouse_password }}"
+
+- name: MariaDB database, encrypted to an age key kept off the host
+  lifeboat.dr.db_dump:
+    engine: mysql
+    service: shop
+    database: shop
+    login_user: lifeboat
+    login_password: "{{ vault_shop_password }}"
+    encryption: age
+    age_recipients: ["age1qlq..."]
 
 - name: ChromaDB's directory, with the app stopped for the copy
   lifeboat.dr.db_dump:

@@ -25,9 +25,9 @@ options:
     description: Database engine.
     type: str
     required: true
-    choices: [postgresql, sqlite, directory, redis]
+    choices: [postgresql, mysql, sqlite, directory, redis]
   database:
-    description: PostgreSQL database. Required when O(engine=postgresql).
+    description: PostgreSQL or MariaDB database. Required when O(engine=postgresql) or O(engine=mysql).
     type: str
   path:
     description: SQLite file, or directory for O(engine=directory).
@@ -36,7 +36,8 @@ extends_documentation_fragment:
   - lifeboat.dr.connection
 notes:
   - Supports check mode; it is read only either way.
-  - PostgreSQL hashes each row's text form with md5 inside the server; SQLite rows are hashed in Python.
+  - PostgreSQL hashes each row's text form with md5 inside the server, MariaDB the C(QUOTE()) of every column;
+    SQLite rows are hashed in Python.
     Compare fingerprints of the same engine only.
   - For Redis, each database C(db<N>) counts its keys and hashes every key with its C(DUMP).
   - For a directory, the one entry C(.) counts every path below it and hashes paths, modes, owners, file
@@ -75,19 +76,22 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, common_argument_spec, connection_from_params, redis_from_params, runner_for)
+    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, common_argument_spec, connection_from_params, mysql_from_params, redis_from_params,
+    runner_for)
 
 
 def main():
     argument_spec = common_argument_spec()
     for unused in ("service", "backup_root", "jobs", "lock_timeout", "auth_database") + ENCRYPTION_OPTIONS:
         argument_spec.pop(unused)
-    argument_spec["engine"]["choices"] = ["postgresql", "sqlite", "directory", "redis"]
+    argument_spec["engine"]["choices"] = ["postgresql", "mysql", "sqlite", "directory", "redis"]
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     runner = runner_for(module)
     try:
         if module.params["engine"] == "postgresql":
             tables = fingerprint.postgresql(runner, connection_from_params(module.params), module.params["database"])
+        elif module.params["engine"] == "mysql":
+            tables = fingerprint.mysql(runner, mysql_from_params(module.params), module.params["database"])
         elif module.params["engine"] == "redis":
             tables = fingerprint.redis(redis_from_params(module.params))
         elif module.params["engine"] == "directory":

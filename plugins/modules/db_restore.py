@@ -21,6 +21,12 @@ description:
   - C(postgresql) restores into a scratch database, compares every table's row count with the metadata,
     and only then renames the scratch database into place. The previous database is kept, renamed to
     C(<database>_pre_restore_<YYYYMMDD_HHMMSS>), unless O(safety_copy=false).
+  - C(mysql) (MariaDB) loads the dump into a scratch database C(<database>__lifeboat_restore) and compares its rows
+    per table and its numbers of views, triggers, routines and events with the metadata; the target is not touched
+    until that passes. Then the current database is dumped to
+    C(<backup_root>/<service>/pre-restore-<database>-<YYYYMMDD_HHMMSS>.sql.zst) (unless O(safety_copy=false)), its
+    sessions are ended, and it is recreated from the same verified dump and checked again. A MariaDB restore loads
+    the dump twice (scratch, then target), the price of never touching the target with an unproven dump.
   - C(sqlite) unpacks and integrity-checks the backup, compares row counts, keeps the current file as
     C(<path>.pre-restore-<YYYYMMDD_HHMMSS>), and writes the data into the live file through SQLite's
     backup API so running readers see a consistent database. Orphaned C(-wal)/C(-shm) files of a deleted
@@ -39,7 +45,7 @@ options:
     description: Engine; must match the backup's.
     type: str
     required: true
-    choices: [postgresql, sqlite, directory, redis, mongodb]
+    choices: [postgresql, mysql, sqlite, directory, redis, mongodb]
   service:
     description: Protected service whose backups O(select) chooses from.
     type: str
@@ -59,7 +65,7 @@ options:
     type: path
     default: /var/backups/lifeboat
   database:
-    description: Target PostgreSQL database. Required when O(engine=postgresql).
+    description: Target PostgreSQL, MariaDB or MongoDB database. Required when O(engine=postgresql) or O(engine=mysql).
     type: str
   path:
     description: Target SQLite file, or target directory for O(engine=directory).
@@ -164,6 +170,11 @@ restored_rows:
   description: Row counts per table in the restored data.
   returned: when not in check mode
   type: dict
+restored_objects:
+  description: Numbers of views, triggers, routines and events in the restored MariaDB database.
+  returned: when O(engine=mysql) and not in check mode
+  type: dict
+  sample: {"views": 1, "triggers": 1, "routines": 2, "events": 1}
 plan:
   description: What would be done.
   returned: in check mode

@@ -74,3 +74,18 @@ def databases():
     return set(psql("SELECT datname FROM pg_database").split())
 
 
+
+
+def mariadb(sql, database=""):
+    return sh("mariadb -N -B %s <<'SQL'\n%s\nSQL" % (database, sql)).strip()
+
+
+def mariadb_content(database):
+    """Independent picture of a MariaDB database: every row (in key order) and every object's definition,
+    as mariadb-dump prints them, without the comments that carry dates."""
+    return sh("mariadb-dump --skip-comments --skip-extended-insert --order-by-primary --routines --triggers "
+              "--events --hex-blob %s | sha256sum" % database).split()[0]
+
+
+def mariadb_databases():
+    return set(mariadb("SHOW DATABASES").split())

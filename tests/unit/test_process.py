@@ -57,3 +57,26 @@ def test_levels_are_checked():
 def test_reader_that_stops_early_on_purpose_is_not_a_failure():
     out = process.Runner().pipeline([["yes"], ["head", "-c", "4"]], capture=True)
     assert out == b"y\ny\n"
+
+
+def test_tap_sees_the_stream_between_two_commands():
+    runner = process.Runner()
+    seen, out = [], []
+    runner.pipeline([["printf", "abc"], ["tr", "a-z", "A-Z"]], sink=out.append, tap=(0, seen.append))
+    assert b"".join(seen) == b"abc" and b"".join(out) == b"ABC"
+
+
+def test_tap_on_the_last_command_sees_what_the_sink_gets():
+    runner = process.Runner()
+    seen = []
+    assert runner.pipeline([["printf", "xyz"]], capture=True, tap=(0, seen.append)) == b"xyz"
+    assert b"".join(seen) == b"xyz"
+
+
+def test_a_failing_tap_fails_the_pipeline():
+    def refuse(_chunk):
+        raise LifeboatError("tap refused the stream")
+
+    runner = process.Runner()
+    with pytest.raises(LifeboatError, match="tap refused"):
+        runner.pipeline([["yes"], ["cat"]], sink=lambda chunk: None, tap=(0, refuse))

@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""MariaDB (and MySQL) dumps and restores with mariadb-dump and the mariadb client.
+
+Consistency: ``--single-transaction`` dumps every InnoDB table from one
+snapshot. MariaDB cannot share that snapshot with a second session, so the
+row counts in the metadata are read from the dump stream itself as it is
+written (``DumpCounter``): they describe exactly the rows in the file.
+
+Secrets: the password reaches the tools in a 0600 option file in a private
+directory (``--defaults-extra-file``), removed afterwards; never on a
+command line.
+
+Restore never writes into the target first: the dump is loaded into a
+scratch database and checked against the metadata (rows per table, views,
+triggers, routines, events). Only then is the target saved to a safety dump
+and replaced by loading the same verified stream.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import shutil
+import tempfile
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+
+MAX_IDENT = 64
+DUMP_OPTIONS = ["--single-transaction", "--quick", "--routines", "--triggers", "--events", "--hex-blob",
+                "--default-character-set=utf8mb4"]
+OBJECT_KINDS = ("views", "triggers", "routines", "events")
+_STRING = re.compile(rb"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'", re.S)
+_INSERT = re.compile(rb"^INSERT INTO `((?:[^`]|``)+)` VALUES")
+_TABLE = re.compile(rb"^CREATE TABLE `((?:[^`]|``)+)`")
+_OBJECTS = {
+    "views": re.compile(rb"^/\*!50001 VIEW `"),
+    "triggers": re.compile(rb"^/\*!50003 CREATE\*/ .*/\*!50003 TRIGGER "),
+    "events": re.compile(rb"^/\*!50106 CREATE\*/ .*/\*!50106 EVENT "),
+    "routines": re.compile(rb"^CREATE (?:DEFINER=\S+ )?(?:FUNCTION|PROCEDURE) "),
+}
+_COMPLETED = b"-- Dump completed"
+
+
+def quote_ident(name):
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_literal(value):
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _option_value(value):
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Client:
+    """Connection options for the MariaDB tools; a context manager that owns the 0600 option file."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._dir = None
+        self.path = None
+
+    def __enter__(self):
+        self._dir = tempfile.mkdtemp(prefix="lifeboat-mysql-")
+        self.path = os.path.join(self._dir, "client.cnf")
+        lines = ["[client]"]
+        for key in ("user", "password", "host", "port", "socket"):
+            if self.conn.get(key) not in (None, ""):
+                lines.append("%s=%s" % (key, _option_value(self.conn[key])))
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def argv(self, runner, program, *args):
+        # --defaults-extra-file must come first, or the tools ignore it.
+        return [runner.binary(program), "--defaults-extra-file=" + self.path] + list(args)
+
+    def query(self, runner, sql, database=None):
+        """Run ``sql`` (on stdin) and return rows of strings."""
+        argv = self.argv(runner, "mariadb", "--batch", "--skip-column-names")
+        if database:
+            argv.append(database)
+        out = runner.run(argv, input_bytes=sql.encode("utf-8"))
+        return [line.split("\t") for line in out.decode("utf-8").splitlines() if line]
+
+    def load_argv(self, runner, database):
+        return self.argv(runner, "mariadb", "--batch", database)
+
+
+class DumpCounter:
+    """Reads a mariadb-dump stream as it passes: rows per table, other objects, and whether it is complete.
+
+    Each row of an extended INSERT is one parenthesised tuple. Quoted strings
+    are removed first, so brackets inside values never count; what remains
+    (numbers, NULL, 0x hex blobs) holds no brackets.
+    """
+
+    def __init__(self):
+        self.tables = {}
+        self.objects = dict((kind, 0) for kind in OBJECT_KINDS)
+        self.completed = False
+        self._pending = b""
+        self._inserting = None
+
+    def feed(self, chunk):
+        lines = (self._pending + chunk).split(b"\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def finish(self):
+        if self._pending:
+            self._line(self._pending)
+            self._pending = b""
+        return self
+
+    def _line(self, line):
+        if self._inserting is not None:
+            self._values(line)
+            return
+        match = _INSERT.match(line)
+        if match:
+            self._inserting = _name(match.group(1))
+            self.tables.setdefault(self._inserting, 0)
+            self._values(line[match.end():])
+            return
+        match = _TABLE.match(line)
+        if match:
+            self.tables.setdefault(_name(match.group(1)), 0)
+            return
+        if line.startswith(_COMPLETED):
+            self.completed = True
+            return
+        for kind, pattern in _OBJECTS.items():
+            if pattern.match(line):
+                self.objects[kind] += 1
+                return
+
+    def _values(self, text):
+        bare = _STRING.sub(b"''", text)
+        self.tables[self._inserting] += bare.count(b"(")
+        if bare.rstrip().endswith(b";"):
+            self._inserting = None
+
+
+def _name(raw):
+    return raw.replace(b"``", b"`").decode("utf-8", "replace")
+
+
+def database_info(runner, client, database):
+    rows = client.query(runner, (
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME, VERSION() FROM information_schema.SCHEMATA "
+        "WHERE SCHEMA_NAME = %s") % quote_literal(database))
+    if not rows:
+        raise LifeboatError("MariaDB database %s does not exist" % database)
+    charset, collation, version = rows[0]
+    return {"name": database, "charset": charset, "collation": collation, "server_version": version}
+
+
+def dump(runner, conn, database, sink, tail):
+    """``mariadb-dump`` of ``database`` through ``tail`` into ``sink``; return the content record for metadata."""
+    counter = DumpCounter()
+    with Client(conn) as client:
+        info = database_info(runner, client, database)
+        argv = client.argv(runner, "mariadb-dump", *DUMP_OPTIONS) + [database]
+        runner.pipeline([argv] + tail, sink=sink.write, tap=(0, counter.feed))
+    counter.finish()
+    if not counter.completed:
+        raise LifeboatError("mariadb-dump output ends without its completion line; the dump is incomplete")
+    return {"tables": counter.tables, "objects": counter.objects, "database": info}
+
+
+def check_archive(runner, head, meta, path):
+    """Read the whole stream back: it must be a complete dump with the rows the metadata records."""
+    counter = DumpCounter()
+    runner.pipeline(head, sink=counter.feed)
+    counter.finish()
+    if not counter.completed:
+        raise LifeboatError("backup %s is truncated: the dump has no completion line" % path)
+    expected = meta["content"].get("tables", {})
+    if counter.tables != expected:
+        raise LifeboatError("backup %s holds rows %s, its metadata records %s" % (path, counter.tables, expected))
+
+
+def database_exists(runner, conn, name):
+    with Client(conn) as client:
+        return bool(client.query(runner, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+                                 % quote_literal(name)))
+
+
+def scratch_name(target):
+    return target[:MAX_IDENT - len("__lifeboat_restore")] + "__lifeboat_restore"
+
+
+def contents(runner, client, database):
+    """Rows per base table and the number of views, triggers, routines and events in ``database``."""
+    lit = quote_literal(database)
+    tables = {}
+    for (name,) in client.query(runner, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                                        "AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1" % lit):
+        tables[name] = int(client.query(runner, "SELECT COUNT(*) FROM %s.%s" % (
+            quote_ident(database), quote_ident(name)))[0][0])
+    counts = client.query(runner, " UNION ALL ".join([
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'VIEW'" % lit,
+        "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s" % lit,
+        "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s" % lit,
+        "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s" % lit]))
+    return tables, dict(zip(OBJECT_KINDS, (int(row[0]) for row in counts)))
+
+
+def compare_objects(expected, actual):
+    return ["%s: %d, metadata says %d" % (kind, actual.get(kind, 0), expected[kind])
+            for kind in OBJECT_KINDS if kind in expected and expected[kind] != actual.get(kind, 0)]
+
+
+def _create(runner, client, name, info):
+    create = "CREATE DATABASE %s" % quote_ident(name)
+    if info.get("charset"):
+        create += " CHARACTER SET %s COLLATE %s" % (info["charset"], info["collation"])
+    client.query(runner, create)
+
+
+def _drop(runner, client, name):
+    client.query(runner, "DROP DATABASE IF EXISTS %s" % quote_ident(name))
+
+
+def load_into_scratch(runner, conn, head, meta, target, check):
+    """Load the dump into a fresh scratch database, ``check(tables, objects)`` it, and drop it again."""
+    info = meta["content"].get("database", {})
+    scratch = scratch_name(target)
+    with Client(conn) as client:
+        _drop(runner, client, scratch)
+        _create(runner, client, scratch, info)
+        try:
+            runner.pipeline(head + [client.load_argv(runner, scratch)])
+            tables, objects = contents(runner, client, scratch)
+            check(tables, objects, "scratch database %s" % scratch)
+        finally:
+            _drop(runner, client, scratch)
+    return tables, objects
+
+
+def safety_dump(runner, conn, target, path, tail):
+    """Dump the current ``target`` to ``path`` (0600) before it is replaced."""
+    with Client(conn) as client:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            argv = client.argv(runner, "mariadb-dump", *DUMP_OPTIONS) + [target]
+            runner.pipeline([argv] + tail, sink=handle.write)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def replace(runner, conn, head, meta, target):
+    """End sessions on ``target``, recreate it empty and load the dump; return what it then holds."""
+    info = meta["content"].get("database", {})
+    with Client(conn) as client:
+        for (session,) in client.query(runner, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s "
+                                               "AND ID <> CONNECTION_ID()" % quote_literal(target)):
+            try:
+                client.query(runner, "KILL CONNECTION %d" % int(session))
+            except LifeboatError:
+                pass  # the session ended by itself meanwhile
+        _drop(runner, client, target)
+        _create(runner, client, target, info)
+        runner.pipeline(head + [client.load_argv(runner, target)])
+        return contents(runner, client, target)
