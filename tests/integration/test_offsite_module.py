@@ -1,0 +1,67 @@
+"""backup_offsite run by Ansible on the lab host: push, lose the local repository, pull, restore."""
+import uuid
+
+import pytest
+
+from labhost import run_module, sh, sqlite_content
+
+
+@pytest.fixture
+def site(lab):
+    name = uuid.uuid4().hex[:8]
+    paths = {"work": "/var/lib/lifeboat-it/off-%s" % name, "root": "/var/backups/lifeboat-off-%s" % name,
+             "store": "/srv/offsite-%s" % name}
+    sh("mkdir -p %(work)s %(store)s && python3 -c \"import sqlite3; c = sqlite3.connect('%(work)s/app.db'); "
+       "c.execute('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)'); "
+       "c.executemany('INSERT INTO notes (body) VALUES (?)', [('note %%d' %% i,) for i in range(2000)]); "
+       "c.commit()\"" % paths)
+    yield paths
+    sh("rm -rf %(work)s %(root)s %(store)s" % paths)
+
+
+def offsite(site, action, check=False, **extra):
+    args = dict(action=action, provider="filesystem", path=site["store"], backup_root=site["root"], prefix="app1",
+                **extra)
+    return run_module("backup_offsite", args, check=check)
+
+
+def test_push_pull_restore_after_losing_the_local_repository(site):
+    before = sqlite_content(site["work"] + "/app.db")
+    dumped = run_module("db_dump", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
+                                    "backup_root": site["root"]})
+    assert not dumped.get("failed"), dumped.get("msg")
+
+    planned = offsite(site, "push", check=True)
+    assert planned["changed"] and not sh("find %s -type f" % site["store"]).strip()
+    pushed = offsite(site, "push")
+    assert pushed["changed"] and len(pushed["services"]["notes"]["pushed"]) == 1
+    again = offsite(site, "push")
+    assert not again["changed"] and len(again["services"]["notes"]["present"]) == 1
+    listed = offsite(site, "list")["services"]["notes"]["backups"]
+    assert [entry["checksum"] for entry in listed] == [dumped["checksum"]]
+    assert not offsite(site, "verify").get("failed")
+
+    # The disaster: the local repository and the database are gone.
+    sh("rm -rf %s %s/app.db" % (site["root"], site["work"]))
+    pulled = offsite(site, "pull", service="notes")
+    assert not pulled.get("failed"), pulled.get("msg")
+    assert pulled["changed"] and pulled["checksum"] == dumped["checksum"]
+    assert sh("sha256sum %s" % pulled["path"]).split()[0] == dumped["checksum"].split(":")[1]
+    restored = run_module("db_restore", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
+                                         "backup_root": site["root"]})
+    assert not restored.get("failed"), restored.get("msg")
+    assert sqlite_content(site["work"] + "/app.db") == before
+
+
+def test_verify_fails_on_a_corrupt_copy_and_pull_refuses_it(site):
+    dumped = run_module("db_dump", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
+                                    "backup_root": site["root"]})
+    offsite(site, "push")
+    remote = "%s/app1/notes/%s/%s" % (site["store"], dumped["type"], dumped["path"].rsplit("/", 1)[1])
+    sh("printf 'X' | dd of=%s bs=1 seek=100 conv=notrunc status=none" % remote)
+    checked = offsite(site, "verify")
+    assert checked.get("failed") and "checksum" in checked["msg"] and remote.split("/app1/")[1] in checked["msg"]
+    sh("rm -rf %s" % site["root"])
+    pulled = offsite(site, "pull", service="notes")
+    assert pulled.get("failed") and "corrupt" in pulled["msg"]
+    assert not sh("find %s -type f -name 'backup_*' 2>/dev/null || true" % site["root"]).strip()
