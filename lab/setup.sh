@@ -5,6 +5,7 @@
 #
 #   lab/setup.sh            everything
 #   lab/setup.sh venv       only the Python venv (enough for lint and unit tests)
+#   lab/setup.sh emulators  only Azurite (the S3 and GCS stand-ins come with the venv)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -63,8 +64,28 @@ images() {
   "$ROOT/lab/build-images.sh"
 }
 
+# Object-store stand-ins for the offsite tests: moto and gcp-storage-emulator come
+# with the venv; Azurite (Azure Blob) from npm, pinned, into .lab/node.
+AZURITE_VERSION=3.35.0
+emulators() {
+  local prefix="$STATE/node"
+  if [ -x "$prefix/node_modules/.bin/azurite-blob" ] && [ "$(cat "$prefix/.version" 2>/dev/null)" = "$AZURITE_VERSION" ]; then
+    return
+  fi
+  if ! command -v npm >/dev/null; then
+    log "installing Debian's npm for Azurite"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq npm >/dev/null
+  fi
+  log "installing Azurite $AZURITE_VERSION into .lab/node"
+  mkdir -p "$prefix"
+  npm install --prefix "$prefix" --no-audit --no-fund --silent "azurite@$AZURITE_VERSION" >/dev/null
+  echo "$AZURITE_VERSION" >"$prefix/.version"
+}
+
 case "${1:-all}" in
   venv) venv ;;
-  all) apt_packages; venv; docker_engine; images ;;
-  *) echo "usage: $0 [all|venv]" >&2; exit 2 ;;
+  emulators) emulators ;;
+  all) apt_packages; venv; emulators; docker_engine; images ;;
+  *) echo "usage: $0 [all|venv|emulators]" >&2; exit 2 ;;
 esac

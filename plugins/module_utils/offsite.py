@@ -9,8 +9,8 @@ The metadata object is written last and deleted first, so a backup is
 listed as complete remotely only once its data object is whole; a data
 object without metadata is reported as incomplete and never pulled.
 
-Providers only move bytes (``filesystem``, ``s3``); every guarantee lives
-in the functions below, the same for all of them.
+Providers (offsite_providers) only move bytes; every guarantee lives in
+the functions below, the same for all of them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,188 +21,12 @@ import hashlib
 import json
 import os
 import contextlib
-import datetime
-import shutil
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import rotation
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
-
-
-class LockedObject(bf.LifeboatError):
-    """The store refused a delete because the object is under retention (S3 Object Lock)."""
-
-
-class FilesystemProvider:
-    """A mounted path (NFS, a second disk): files written under a temporary name, fsynced, renamed."""
-
-    name = "filesystem"
-
-    def __init__(self, root):
-        if not root or not os.path.isdir(root):
-            raise bf.LifeboatError("offsite path %s does not exist or is not a directory (is it mounted?)" % root)
-        self.root = root
-
-    def describe(self):
-        return self.root
-
-    def _path(self, key):
-        return os.path.join(self.root, *key.split("/"))
-
-    def put_file(self, key, local_path, checksum):
-        target = self._path(key)
-        bf.ensure_dir(os.path.dirname(target), 0o700)
-        with bf.atomic_file(target, 0o600) as handle, open(local_path, "rb") as source:
-            shutil.copyfileobj(source, handle, bf.CHUNK)
-
-    def put_bytes(self, key, data):
-        target = self._path(key)
-        bf.ensure_dir(os.path.dirname(target), 0o700)
-        with bf.atomic_file(target, 0o600) as handle:
-            handle.write(data)
-
-    def chunks(self, key):
-        try:
-            with open(self._path(key), "rb") as handle:
-                for chunk in iter(lambda: handle.read(bf.CHUNK), b""):
-                    yield chunk
-        except FileNotFoundError:
-            raise bf.LifeboatError("offsite object %s is missing" % key)
-
-    def list(self, prefix):
-        """``{key: size}`` of every object under ``prefix``."""
-        found = {}
-        base = self._path(prefix) if prefix else self.root
-        for top, _dirs, files in os.walk(base):
-            for name in files:
-                if name.startswith("."):
-                    continue  # temporary files of a write in progress
-                full = os.path.join(top, name)
-                found[os.path.relpath(full, self.root).replace(os.sep, "/")] = os.path.getsize(full)
-        return found
-
-    def size(self, key):
-        try:
-            return os.path.getsize(self._path(key))
-        except FileNotFoundError:
-            return None
-
-    def delete(self, key):
-        try:
-            os.unlink(self._path(key))
-        except FileNotFoundError:
-            pass
-
-    def stored_checksum(self, key):
-        return None  # a plain file carries no checksum: verify streams it
-
-
-class S3Provider:
-    """S3 and S3-compatible stores (MinIO, Backblaze B2, Wasabi) through boto3.
-
-    Uploads are multipart above ``multipart_mb`` with ``concurrency`` parts in
-    flight, so memory stays near ``multipart_mb * concurrency`` whatever the
-    file size; botocore retries transient errors with backoff. The sha256 of
-    each backup travels as object metadata (``x-amz-meta-sha256``).
-    """
-
-    name = "s3"
-
-    def __init__(self, bucket, endpoint_url=None, region=None, access_key=None, secret_key=None,
-                 session_token=None, profile=None, sse=None, kms_key_id=None, object_lock_mode=None,
-                 object_lock_days=0, storage_class=None, multipart_mb=16, concurrency=4, retries=5):
-        try:
-            import boto3
-            from boto3.s3.transfer import TransferConfig
-            from botocore.config import Config
-        except ImportError:
-            raise bf.LifeboatError("the s3 provider needs boto3 on the host (Debian: python3-boto3)")
-        session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-        self.client = session.client(
-            "s3", endpoint_url=endpoint_url or None, region_name=region or None, aws_access_key_id=access_key or None,
-            aws_secret_access_key=secret_key or None, aws_session_token=session_token or None,
-            config=Config(retries={"max_attempts": retries, "mode": "standard"}, connect_timeout=10, read_timeout=60))
-        part = multipart_mb * 1024 * 1024
-        self.transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=concurrency,
-                                       use_threads=concurrency > 1)
-        self.bucket = bucket
-        self.endpoint_url = endpoint_url
-        self.extra = {}
-        if sse:
-            self.extra["ServerSideEncryption"] = sse
-        if kms_key_id:
-            self.extra["SSEKMSKeyId"] = kms_key_id
-        if storage_class:
-            self.extra["StorageClass"] = storage_class
-        self.object_lock_mode = object_lock_mode
-        self.object_lock_days = object_lock_days
-
-    def describe(self):
-        return "s3://%s%s" % (self.bucket, " at %s" % self.endpoint_url if self.endpoint_url else "")
-
-    def _call(self, what, key, function, *args, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-        missing_ok = kwargs.pop("missing_ok", False)
-        try:
-            return function(*args, **kwargs)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            if missing_ok and error.get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise bf.LifeboatError("%s %s in %s failed: %s %s" % (what, key, self.describe(), error.get("Code"),
-                                                                  error.get("Message", "")))
-        except BotoCoreError as exc:
-            raise bf.LifeboatError("%s %s in %s failed: %s" % (what, key, self.describe(), exc))
-
-    def _extra(self, checksum=None):
-        extra = dict(self.extra)
-        if checksum:
-            extra["Metadata"] = {"sha256": checksum.split(":", 1)[-1]}
-        if self.object_lock_mode and self.object_lock_days:
-            extra["ObjectLockMode"] = self.object_lock_mode
-            extra["ObjectLockRetainUntilDate"] = (datetime.datetime.now(datetime.timezone.utc)
-                                                  + datetime.timedelta(days=self.object_lock_days))
-        return extra
-
-    def put_file(self, key, local_path, checksum):
-        self._call("upload of", key, self.client.upload_file, local_path, self.bucket, key,
-                   ExtraArgs=self._extra(checksum), Config=self.transfer)
-
-    def put_bytes(self, key, data):
-        self._call("upload of", key, self.client.put_object, Bucket=self.bucket, Key=key, Body=data, **self._extra())
-
-    def chunks(self, key):
-        body = self._call("download of", key, self.client.get_object, Bucket=self.bucket, Key=key)["Body"]
-        try:
-            for chunk in body.iter_chunks(bf.CHUNK):
-                yield chunk
-        finally:
-            body.close()
-
-    def list(self, prefix):
-        found = {}
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        for page in self._call("listing of", prefix or "/", list, pages):
-            for item in page.get("Contents", []):
-                found[item["Key"]] = item["Size"]
-        return found
-
-    def delete(self, key):
-        if self.object_lock_mode:
-            head = self._call("inspection of", key, self.client.head_object, Bucket=self.bucket, Key=key)
-            until = head.get("ObjectLockRetainUntilDate")
-            if until and until > datetime.datetime.now(datetime.timezone.utc):
-                raise LockedObject("%s is locked (%s) until %s" % (key, head.get("ObjectLockMode"), until.isoformat()))
-        self._call("delete of", key, self.client.delete_object, Bucket=self.bucket, Key=key)
-
-    def size(self, key):
-        head = self._call("inspection of", key, self.client.head_object, Bucket=self.bucket, Key=key, missing_ok=True)
-        return head["ContentLength"] if head else None
-
-    def stored_checksum(self, key):
-        head = self._call("inspection of", key, self.client.head_object, Bucket=self.bucket, Key=key)
-        value = head.get("Metadata", {}).get("sha256")
-        return "sha256:" + value if value else None
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite_providers import (
+    AzureBlobProvider, FilesystemProvider, GCSProvider, LockedObject, S3Provider)
 
 
 def remote_key(prefix, service, backup_type, name):
@@ -364,13 +188,25 @@ def prune(provider, prefix, service, policy, check_mode=False):
             "changed": bool(gone)}
 
 
-PROVIDERS = ("s3", "filesystem")
+PROVIDERS = ("s3", "azure_blob", "gcs", "filesystem")
 ACTIONS = ("push", "pull", "list", "verify", "prune")
 
 
-def provider_from_params(params):
-    if params["provider"] == "filesystem":
+def provider_from_params(params, runner=None):
+    kind = params["provider"]
+    if kind == "filesystem":
         return FilesystemProvider(params["path"])
+    if kind == "azure_blob":
+        return AzureBlobProvider(params["container"], account_name=params.get("account_name"),
+                                 account_key=params.get("account_key"), sas_token=params.get("sas_token"),
+                                 connection_string=params.get("connection_string"),
+                                 endpoint_url=params.get("endpoint_url"),
+                                 encryption_scope=params.get("encryption_scope"),
+                                 block_mb=params.get("multipart_mb") or 16)
+    if kind == "gcs":
+        return GCSProvider(params["bucket"], endpoint_url=params.get("endpoint_url"),
+                           access_token=params.get("access_token"), credentials_file=params.get("credentials_file"),
+                           chunk_mb=params.get("multipart_mb") or 16, runner=runner)
     return S3Provider(params["bucket"], endpoint_url=params.get("endpoint_url"), region=params.get("region"),
                       access_key=params.get("access_key"), secret_key=params.get("secret_key"),
                       session_token=params.get("session_token"), profile=params.get("profile"),

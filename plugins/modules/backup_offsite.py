@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: backup_offsite
-short_description: Keep verified copies of a host's backups off the host (S3 or a mounted path)
+short_description: Keep verified copies of a host's backups off the host (S3, Azure Blob, GCS, a mounted path)
 version_added: "0.2.0"
 description:
   - Mirrors the local repository (C(<backup_root>/<service>/<type>/)) to an offsite store under O(prefix), and
@@ -34,10 +34,13 @@ options:
     required: true
     choices: [push, pull, list, verify, prune]
   provider:
-    description: V(s3) for S3 and S3-compatible stores (MinIO, Backblaze B2, Wasabi), V(filesystem) for a mounted path.
+    description:
+      - V(s3) for S3 and S3-compatible stores (MinIO, Backblaze B2, Wasabi) through boto3; V(azure_blob) for Azure Blob
+        Storage and V(gcs) for Google Cloud Storage through their REST APIs (no SDK needed on the host);
+        V(filesystem) for a mounted path.
     type: str
     required: true
-    choices: [s3, filesystem]
+    choices: [s3, azure_blob, gcs, filesystem]
   service:
     description: Service whose backups to handle; required for V(pull). Every service when omitted (local ones for
       V(push), remote ones otherwise).
@@ -78,11 +81,40 @@ options:
     description: Directory of the V(filesystem) store (an NFS mount, a second disk). Must exist.
     type: path
   bucket:
-    description: S3 bucket (V(s3)).
+    description: Bucket (V(s3), V(gcs)).
+    type: str
+  container:
+    description: Blob container (V(azure_blob)).
     type: str
   endpoint_url:
-    description: S3-compatible endpoint, for example C(https://s3.eu-central-003.backblazeb2.com); AWS when omitted.
+    description:
+      - Endpoint of the store. V(s3) an S3-compatible endpoint, for example C(https://s3.eu-central-003.backblazeb2.com)
+        (AWS when omitted); V(azure_blob) the blob endpoint (C(https://<account>.blob.core.windows.net) when omitted);
+        V(gcs) an emulator or private endpoint (C(https://storage.googleapis.com) when omitted).
     type: str
+  account_name:
+    description: Azure storage account (V(azure_blob)).
+    type: str
+  account_key:
+    description: Azure storage account key, used to sign requests (Shared Key); never logged.
+    type: str
+  sas_token:
+    description: Azure shared access signature, instead of O(account_key); never logged.
+    type: str
+  connection_string:
+    description: Azure connection string (account, key or SAS, endpoint), for example from Ansible Vault; never logged.
+    type: str
+  encryption_scope:
+    description: Azure encryption scope applied to uploaded blobs.
+    type: str
+  access_token:
+    description: GCS OAuth2 access token (for example from C(gcloud auth print-access-token)); never logged.
+    type: str
+  credentials_file:
+    description:
+      - GCS service account key (JSON) on the host, mode 0600. A token is requested with a JWT signed by C(openssl)
+        from a private temporary file; the key never appears on a command line.
+    type: path
   region:
     description: S3 region.
     type: str
@@ -117,7 +149,9 @@ options:
     type: int
     default: 0
   multipart_mb:
-    description: Multipart part size in MiB; memory in use stays near O(multipart_mb) times O(concurrency).
+    description:
+      - Part (S3), block (Azure) or chunk (GCS) size in MiB. S3 keeps about O(multipart_mb) times O(concurrency) in
+        memory, Azure and GCS one block.
     type: int
     default: 16
   concurrency:
@@ -130,7 +164,9 @@ options:
     default: 60
 notes:
   - Check mode reports what V(push), V(pull) or V(prune) would do and touches nothing.
-  - The s3 provider needs boto3 on the host (Debian C(python3-boto3)); the backup_agent role installs it.
+  - The s3 provider needs boto3 on the host (Debian C(python3-boto3)). azure_blob and gcs need only Python's standard
+    library (and C(openssl) for O(credentials_file)).
+  - Tested against moto (S3), Azurite (Azure Blob) and gcp-storage-emulator (GCS), not against the clouds themselves.
 seealso:
   - module: lifeboat.dr.db_restore
 """
@@ -155,6 +191,22 @@ EXAMPLES = r"""
     keep_daily: 7
     keep_weekly: 4
     keep_monthly: 12
+
+- name: Copy this host's backups to an Azure container (connection string from Vault)
+  lifeboat.dr.backup_offsite:
+    action: push
+    provider: azure_blob
+    container: backups
+    prefix: "{{ inventory_hostname }}"
+    connection_string: "{{ vault_azure_connection_string }}"
+
+- name: Check every copy in a GCS bucket, with a service account key on the host
+  lifeboat.dr.backup_offsite:
+    action: verify
+    provider: gcs
+    bucket: acme-dr
+    prefix: "{{ inventory_hostname }}"
+    credentials_file: /etc/lifeboat/gcs-key.json
 
 - name: After losing the server, fetch the newest appdb backup from a MinIO endpoint
   lifeboat.dr.backup_offsite:
@@ -196,6 +248,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import runner_for
 
 
 def main():
@@ -214,6 +267,14 @@ def main():
             keep_yearly=dict(type="int", default=0),
             path=dict(type="path"),
             bucket=dict(type="str"),
+            container=dict(type="str"),
+            account_name=dict(type="str"),
+            account_key=dict(type="str", no_log=True),
+            sas_token=dict(type="str", no_log=True),
+            connection_string=dict(type="str", no_log=True),
+            encryption_scope=dict(type="str"),
+            access_token=dict(type="str", no_log=True),
+            credentials_file=dict(type="path"),
             endpoint_url=dict(type="str"),
             region=dict(type="str"),
             access_key=dict(type="str", no_log=True),
@@ -229,7 +290,8 @@ def main():
             concurrency=dict(type="int", default=4),
             lock_timeout=dict(type="int", default=60),
         ),
-        required_if=[("provider", "s3", ["bucket"]), ("provider", "filesystem", ["path"]),
+        required_if=[("provider", "s3", ["bucket"]), ("provider", "gcs", ["bucket"]),
+                     ("provider", "azure_blob", ["container"]), ("provider", "filesystem", ["path"]),
                      ("action", "pull", ["service"]), ("object_lock_mode", "GOVERNANCE", ["object_lock_days"]),
                      ("object_lock_mode", "COMPLIANCE", ["object_lock_days"]), ("sse", "aws:kms", ["kms_key_id"])],
         supports_check_mode=True,
@@ -237,7 +299,7 @@ def main():
     params = dict(module.params)
     params["policy"] = {kind: params["keep_" + kind] for kind in ("daily", "weekly", "monthly", "yearly")}
     try:
-        provider = offsite.provider_from_params(params)
+        provider = offsite.provider_from_params(params, runner_for(module))
         result = offsite.run(params["action"], provider, params, check_mode=module.check_mode)
     except LifeboatError as exc:
         module.fail_json(msg=str(exc))

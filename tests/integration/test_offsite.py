@@ -1,9 +1,11 @@
-"""Offsite copies against a real S3 stand-in (moto server on loopback) and a filesystem store.
+"""Offsite copies against the object-store stand-ins on loopback (moto for S3, Azurite for Azure
+Blob, gcp-storage-emulator for GCS) and a filesystem store.
 
 The repository is made of real SQLite backups taken by Lifeboat on this machine; the
 same tests run against both providers, since every guarantee lives above them.
 """
 import datetime
+import json
 import os
 import socket
 import sqlite3
@@ -13,14 +15,17 @@ import time
 import boto3
 import pytest
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
+from ansible_collections.lifeboat.dr.plugins.module_utils import offsite, offsite_providers
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, list_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import run_dump
 from ansible_collections.lifeboat.dr.plugins.module_utils.restore import run_restore
 
-from labhost import BIN
+from labhost import BIN, ROOT
 
 UTC = datetime.timezone.utc
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's published development key (the same in every installation, not a secret).
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -30,19 +35,61 @@ def free_port(host="127.0.0.1"):
         return sock.getsockname()[1]
 
 
-def start_moto(host):
-    port = free_port(host)
-    proc = subprocess.Popen([os.path.join(BIN, "moto_server"), "-H", host, "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "http://%s:%d" % (host, port)
-    for _ in range(100):
+def start_server(argv, host, port):
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/tmp")
+    for _ in range(300):
         try:
             socket.create_connection((host, port), timeout=0.2).close()
-            return proc, url
+            return proc
         except OSError:
+            if proc.poll() is not None:
+                break
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("moto_server did not start on %s" % url)
+    raise RuntimeError("%s did not start on %s:%d" % (argv[0], host, port))
+
+
+def stop_server(proc):
+    proc.kill()  # Azurite ignores SIGTERM
+    proc.wait()
+
+
+def start_moto(host):
+    port = free_port(host)
+    proc = start_server([os.path.join(BIN, "moto_server"), "-H", host, "-p", str(port)], host, port)
+    return proc, "http://%s:%d" % (host, port)
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory):
+    port = free_port()
+    proc = start_server([os.path.join(ROOT, ".lab", "node", "node_modules", ".bin", "azurite-blob"), "--blobHost",
+                         "127.0.0.1", "--blobPort", str(port), "--skipApiVersionCheck", "--silent", "--location",
+                         str(tmp_path_factory.mktemp("azurite"))], "127.0.0.1", port)
+    yield {"url": "http://127.0.0.1:%d/%s" % (port, AZURITE_ACCOUNT)}
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def gcs_emulator():
+    port = free_port()
+    proc = start_server([os.path.join(BIN, "gcp-storage-emulator"), "start", "--host", "127.0.0.1", "--port",
+                         str(port), "--in-memory"], "127.0.0.1", port)
+    yield {"url": "http://127.0.0.1:%d" % port}
+    stop_server(proc)
+
+
+def azure_store(url, container):
+    store = offsite.AzureBlobProvider(container, account_name=AZURITE_ACCOUNT, account_key=AZURITE_KEY,
+                                      endpoint_url=url, block_mb=1)
+    store._request("PUT", None, "creation of", {"restype": "container"}).close()
+    return store
+
+
+def gcs_store(url, bucket):
+    offsite_providers.http("POST", "%s/storage/v1/b" % url, "bucket creation", {"Content-Type": "application/json"},
+                 json.dumps({"name": bucket}).encode("utf-8")).close()
+    return offsite.GCSProvider(bucket, endpoint_url=url, chunk_mb=1)
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +106,16 @@ def s3_env(monkeypatch):
         monkeypatch.setenv(key, value)
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", "s3", "azure_blob", "gcs"])
 def store(request, tmp_path, s3_env):
     if request.param == "filesystem":
         path = tmp_path / "offsite"
         path.mkdir()
         return offsite.FilesystemProvider(str(path))
+    if request.param == "azure_blob":
+        return azure_store(request.getfixturevalue("azurite")["url"], "lifeboat-%s" % os.urandom(4).hex())
+    if request.param == "gcs":
+        return gcs_store(request.getfixturevalue("gcs_emulator")["url"], "lifeboat-%s" % os.urandom(4).hex())
     url = request.getfixturevalue("moto")["url"]
     bucket = "lifeboat-%s" % os.urandom(4).hex()
     boto3.client("s3", endpoint_url=url).create_bucket(Bucket=bucket)
@@ -119,13 +170,13 @@ def test_pull_into_an_empty_host_restores_the_same_data(store, repo, tmp_path):
 
 
 def corrupt(store, key):
+    """Overwrite the object with one flipped byte, through the store's own API (as bit rot or a bad copy would)."""
     data = bytearray(offsite.get_bytes(store, key))
     data[len(data) // 2] ^= 0xFF
     if isinstance(store, offsite.S3Provider):
         store.client.put_object(Bucket=store.bucket, Key=key, Body=bytes(data))
     else:
-        with open(os.path.join(store.root, key), "wb") as handle:
-            handle.write(bytes(data))
+        store.put_bytes(key, bytes(data))
 
 
 def test_corrupt_remote_object_is_found_by_verify_and_refused_by_pull(store, repo, tmp_path):
@@ -202,6 +253,17 @@ def _stop_after_first_upload(put_file, proc):
         proc.kill()
         proc.wait()
     return wrapped
+
+
+def test_azure_rejects_a_wrong_account_key(azurite):
+    good = azure_store(azurite["url"], "lifeboat-auth")
+    good.put_bytes("probe", b"x")
+    wrong = offsite.AzureBlobProvider("lifeboat-auth", account_name=AZURITE_ACCOUNT, endpoint_url=azurite["url"],
+                                      account_key="V3Jvbmcga2V5IGZvciB0aGUgdGVzdA==")
+    with pytest.raises(LifeboatError) as err:
+        wrong.list("")
+    assert "403" in str(err.value) and "V3Jvbmc" not in str(err.value)
+    assert good.list("") == {"probe": 1}
 
 
 def test_large_upload_is_multipart_with_bounded_memory(repo, s3_env, moto, tmp_path):

@@ -1,9 +1,44 @@
-"""backup_offsite run by Ansible on the lab host: push, lose the local repository, pull, restore."""
+"""backup_offsite run by Ansible on the lab host: push, lose the local repository, pull, restore.
+
+The object-store stand-ins listen on the lab network's gateway address, the one
+address of this machine that the lab containers reach.
+"""
+import os
+import subprocess
 import uuid
 
 import pytest
 
-from labhost import run_module, sh, sqlite_content
+from labhost import BIN, ROOT, run_module, sh, sqlite_content
+from test_offsite import AZURITE_ACCOUNT, AZURITE_KEY, azure_store, free_port, gcs_store, start_server, stop_server
+
+
+@pytest.fixture(scope="module")
+def gateway(lab):
+    return subprocess.run(["docker", "network", "inspect", "lifeboat-lab", "-f", "{{(index .IPAM.Config 0).Gateway}}"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(params=["azure_blob", "gcs"])
+def cloud(request, gateway, tmp_path):
+    port = free_port(gateway)
+    name = "lifeboat-%s" % uuid.uuid4().hex[:8]
+    if request.param == "azure_blob":
+        proc = start_server([os.path.join(ROOT, ".lab", "node", "node_modules", ".bin", "azurite-blob"), "--blobHost",
+                             gateway, "--blobPort", str(port), "--skipApiVersionCheck", "--silent", "--location",
+                             str(tmp_path)], gateway, port)
+        url = "http://%s:%d/%s" % (gateway, port, AZURITE_ACCOUNT)
+        azure_store(url, name)
+        args = {"provider": "azure_blob", "container": name, "endpoint_url": url, "account_name": AZURITE_ACCOUNT,
+                "account_key": AZURITE_KEY}
+    else:
+        proc = start_server([os.path.join(BIN, "gcp-storage-emulator"), "start", "--host", gateway, "--port", str(port),
+                             "--in-memory"], gateway, port)
+        url = "http://%s:%d" % (gateway, port)
+        gcs_store(url, name)
+        args = {"provider": "gcs", "bucket": name, "endpoint_url": url}
+    yield args
+    stop_server(proc)
 
 
 @pytest.fixture
@@ -65,3 +100,23 @@ def test_verify_fails_on_a_corrupt_copy_and_pull_refuses_it(site):
     pulled = offsite(site, "pull", service="notes")
     assert pulled.get("failed") and "corrupt" in pulled["msg"]
     assert not sh("find %s -type f -name 'backup_*' 2>/dev/null || true" % site["root"]).strip()
+
+
+def test_cloud_push_pull_restore_from_the_host(site, cloud):
+    before = sqlite_content(site["work"] + "/app.db")
+    dumped = run_module("db_dump", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
+                                    "backup_root": site["root"]})
+    common = dict(cloud, backup_root=site["root"], prefix="app1")
+    pushed = run_module("backup_offsite", dict(common, action="push"))
+    assert not pushed.get("failed"), pushed.get("msg")
+    assert len(pushed["services"]["notes"]["pushed"]) == 1
+    assert not run_module("backup_offsite", dict(common, action="push"))["changed"]
+    assert AZURITE_KEY not in pushed.output
+    sh("rm -rf %s %s/app.db" % (site["root"], site["work"]))
+    pulled = run_module("backup_offsite", dict(common, action="pull", service="notes"))
+    assert not pulled.get("failed"), pulled.get("msg")
+    assert pulled["checksum"] == dumped["checksum"]
+    restored = run_module("db_restore", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
+                                         "backup_root": site["root"]})
+    assert not restored.get("failed"), restored.get("msg")
+    assert sqlite_content(site["work"] + "/app.db") == before
