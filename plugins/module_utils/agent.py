@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: Lifeboat contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One backup cycle as the agent runs it: dump, record, rotate, publish metrics.
+"""One backup cycle as the agent runs it: dump, record, rotate, copy offsite, publish metrics.
 
-A failed dump is recorded and published too (success 0) before the error is
-raised, so monitoring sees failures, not only silence.
+A failed dump or offsite copy is recorded and published too (success 0)
+before the error is raised, so monitoring sees failures, not only silence.
+A failed offsite copy never touches the local backup.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +16,7 @@ import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import health
+from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import owner_ids, run_dump
 from ansible_collections.lifeboat.dr.plugins.module_utils.rotation import rotate
 
@@ -38,8 +40,32 @@ def backup_cycle(spec, runner=None, when=None):
                       uid=uid, gid=gid)
     if spec.get("retention") is not None:
         result["rotation"] = rotate(root, service, spec["retention"], lock_timeout=spec.get("lock_timeout", 60))
+    if spec.get("offsite"):
+        result["offsite"] = _offsite(spec, runner, uid, gid)
     result["metrics_file"] = _publish(spec)
     return result
+
+
+def _offsite(spec, runner, uid, gid):
+    """Push this service's backups and prune the remote copies; record the outcome either way."""
+    params = dict(spec["offsite"], service=spec["service"], backup_root=spec["backup_root"],
+                  lock_timeout=spec.get("lock_timeout", 60))
+    started, when = time.monotonic(), bf.utcnow()
+    try:
+        provider = offsite.provider_from_params(params, runner)
+        pushed = offsite.run("push", provider, params)["services"].get(spec["service"], {})
+        pruned = {}
+        if params.get("retention") is not None:
+            pruned = offsite.prune(provider, params.get("prefix") or "", spec["service"], params["retention"])
+    except bf.LifeboatError as exc:
+        health.record_offsite(spec["backup_root"], spec["service"], False, when, time.monotonic() - started,
+                              error=str(exc), uid=uid, gid=gid)
+        _publish(spec)
+        raise bf.LifeboatError("local backup kept, but the offsite copy failed: %s" % exc)
+    health.record_offsite(spec["backup_root"], spec["service"], True, when, time.monotonic() - started,
+                          target=provider.describe(), uid=uid, gid=gid)
+    return {"target": provider.describe(), "pushed": pushed.get("pushed", []),
+            "deleted": [item["path"] for item in pruned.get("deleted", [])]}
 
 
 def _publish(spec):

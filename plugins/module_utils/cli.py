@@ -42,7 +42,23 @@ def load_service(config_dir, name):
         if not config.get(option) and os.path.exists(base + suffix):
             config[option] = base + suffix
     config["login_password"] = password
+    config["offsite"] = load_offsite(config_dir) if config.get("offsite", True) else None
     return spec_from_params(config)
+
+
+def load_offsite(config_dir):
+    """The host's offsite settings (``offsite.json``) with their secrets (``offsite.secret.json``, 0600), or None."""
+    settings = None
+    for name in ("offsite.json", "offsite.secret.json"):
+        path = os.path.join(config_dir, name)
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path) as handle:
+                settings = dict(settings or {}, **json.load(handle))
+        except ValueError as exc:
+            raise LifeboatError("%s is not valid JSON: %s" % (path, exc))
+    return settings if settings and settings.get("provider") else None
 
 
 def configured_services(config_dir):
@@ -78,6 +94,8 @@ def main(argv=None, out=sys.stdout, now=None):
             summary = {key: result[key] for key in ("backup_id", "path", "size_bytes", "checksum",
                                                     "duration_seconds", "tables")}
             summary["deleted_by_rotation"] = [d["path"] for d in result.get("rotation", {}).get("deleted", [])]
+            if result.get("offsite"):
+                summary["offsite"] = result["offsite"]
             out.write(json.dumps(dict(summary, service=args.service, status="ok"), sort_keys=True) + "\n")
         else:
             backups, incomplete = list_backups(spec["backup_root"], args.service)

@@ -19,6 +19,7 @@ import os
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 
 LAST_RUNS = ".last_runs.json"
+LAST_OFFSITE = ".last_offsite.json"
 SIZE_TREND = "size_trend.jsonl"
 DEFAULT_STALE_HOURS = 26
 
@@ -52,6 +53,25 @@ def record_run(root, service, backup_type, ok, when, duration, error=None, resul
     return runs
 
 
+def read_last_offsite(root, service):
+    try:
+        with open(os.path.join(bf.service_dir(root, service), LAST_OFFSITE)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def record_offsite(root, service, ok, when, duration, error=None, target=None, uid=-1, gid=-1):
+    """Remember the last offsite copy's outcome; the last success survives a failure."""
+    record = read_last_offsite(root, service)
+    record.update(ok=bool(ok), time=when.strftime("%Y-%m-%dT%H:%M:%SZ"), epoch=int(when.timestamp()),
+                  duration_seconds=round(duration, 3), error=error)
+    if ok:
+        record.update(success_epoch=int(when.timestamp()), target=target)
+    bf.write_json_atomic(os.path.join(bf.service_dir(root, service), LAST_OFFSITE), record, 0o600, uid, gid)
+    return record
+
+
 def newest_by_type(backups):
     newest = {}
     for entry in backups:  # list_backups is newest first
@@ -63,7 +83,7 @@ def _label(value):
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(service, backups, runs):
+def render_metrics(service, backups, runs, offsite=None):
     """Prometheus text exposition for one service, labelled by service and type."""
     newest = newest_by_type(backups)
     series = {
@@ -72,6 +92,8 @@ def render_metrics(service, backups, runs):
         "lifeboat_backup_last_size_bytes": ("gauge", "Size of the newest complete backup."),
         "lifeboat_backup_success": ("gauge", "1 if the last run of this class succeeded, else 0."),
         "lifeboat_backup_last_run_timestamp_seconds": ("gauge", "Time of the last run, successful or not."),
+        "lifeboat_backup_offsite_success": ("gauge", "1 if the last offsite copy succeeded, else 0."),
+        "lifeboat_backup_offsite_last_success_timestamp_seconds": ("gauge", "Time of the last successful offsite copy."),
     }
     values = {name: [] for name in series}
     for kind in bf.BACKUP_TYPES:
@@ -88,6 +110,11 @@ def render_metrics(service, backups, runs):
             values["lifeboat_backup_last_run_timestamp_seconds"].append((labels, run["epoch"]))
         elif entry:
             values["lifeboat_backup_success"].append((labels, 1))
+    if offsite:
+        labels = 'service="%s"' % _label(service)
+        values["lifeboat_backup_offsite_success"].append((labels, 1 if offsite.get("ok") else 0))
+        if offsite.get("success_epoch"):
+            values["lifeboat_backup_offsite_last_success_timestamp_seconds"].append((labels, offsite["success_epoch"]))
     lines = []
     for name, (kind, help_text) in series.items():
         lines.append("# HELP %s %s" % (name, help_text))
@@ -105,7 +132,8 @@ def write_metrics(textfile_dir, root, service):
     backups, _ = bf.list_backups(root, service)
     path = os.path.join(textfile_dir, "lifeboat_%s.prom" % service)
     with bf.atomic_file(path, 0o644) as handle:
-        handle.write(render_metrics(service, backups, read_last_runs(root, service)).encode("utf-8"))
+        handle.write(render_metrics(service, backups, read_last_runs(root, service),
+                                    read_last_offsite(root, service)).encode("utf-8"))
     return path
 
 
@@ -128,4 +156,12 @@ def status(root, service, now, stale_hours=DEFAULT_STALE_HOURS):
         if not run.get("ok"):
             problems.append("last %s run at %s failed: %s" % (kind, run.get("time"), run.get("error")))
     problems.extend("incomplete file %s" % item["path"] for item in incomplete)
-    return {"service": service, "classes": classes, "problems": problems, "ok": not problems}
+    remote = read_last_offsite(root, service)
+    if remote and not remote.get("ok"):
+        problems.append("last offsite copy at %s failed: %s" % (remote.get("time"), remote.get("error")))
+    elif remote.get("success_epoch") and now.timestamp() - remote["success_epoch"] > stale_hours * 3600:
+        problems.append("last offsite copy is older than %d h" % stale_hours)
+    result = {"service": service, "classes": classes, "problems": problems, "ok": not problems}
+    if remote:
+        result["offsite"] = {"ok": remote.get("ok"), "time": remote.get("time"), "target": remote.get("target")}
+    return result

@@ -120,3 +120,27 @@ def test_cloud_push_pull_restore_from_the_host(site, cloud):
                                          "backup_root": site["root"]})
     assert not restored.get("failed"), restored.get("msg")
     assert sqlite_content(site["work"] + "/app.db") == before
+
+
+def test_offsite_sync_playbook_mirrors_the_whole_tree_to_the_lab_store(lab):
+    """offsite_sync.yml with the lab inventory: every local backup on app1 ends up in the S3 stand-in."""
+    import boto3
+    from labhost import _env
+    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/offsite_sync.yml"], cwd=ROOT,
+                         env=dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"), capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    with open(os.path.join(ROOT, ".lab", "secrets", "s3_secret")) as handle:
+        secret = handle.read().split()[0]
+    assert secret not in run.stdout + run.stderr
+    local = dict(line.split() for line in sh(
+        "cd /var/backups/lifeboat && find . -path './*/*/backup_*' -type f -printf '%P %s\\n'").splitlines())
+    s3 = boto3.client("s3", endpoint_url="http://172.30.57.1:9555", aws_access_key_id="lab-access-key-id",
+                      aws_secret_access_key=secret, region_name="us-east-1")
+    remote = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="lifeboat-lab", Prefix="app1/"):
+        for item in page.get("Contents", []):
+            remote[item["Key"][len("app1/"):]] = str(item["Size"])
+    data = dict((name, size) for name, size in local.items() if not name.endswith(".metadata.json"))
+    assert data and all(remote.get(name) == size for name, size in data.items()), (data, remote)
+    assert all(name in remote for name in local if name.endswith(".metadata.json"))

@@ -91,3 +91,38 @@ def test_cli_status_exit_codes(spec, tmp_path):
     assert cli.main(["--config-dir", str(config), "status", "--json"], out=out,
                     now=now + datetime.timedelta(days=2)) == 1
     assert json.loads(out.getvalue())[0]["ok"] is False
+
+
+def offsite_metric(text, name):
+    for line in text.splitlines():
+        if line.startswith('%s{service="app"}' % name):
+            return float(line.split()[-1])
+    return None
+
+
+def test_cli_run_copies_offsite_and_a_broken_store_fails_the_run_but_keeps_the_backup(spec, tmp_path):
+    config = tmp_path / "etc"
+    (config / "services").mkdir(parents=True)
+    store = tmp_path / "offsite"
+    store.mkdir()
+    (config / "services" / "app.json").write_text(json.dumps(spec))
+    (config / "offsite.json").write_text(json.dumps({"provider": "filesystem", "path": str(store), "prefix": "h1",
+                                                     "retention": {"daily": 1, "weekly": 0, "monthly": 0}}))
+    out = io.StringIO()
+    assert cli.main(["--config-dir", str(config), "run", "app"], out=out) == 0
+    summary = json.loads(out.getvalue())
+    assert summary["offsite"]["target"] == str(store) and len(summary["offsite"]["pushed"]) == 1
+    remote = sorted(os.listdir(store / "h1" / "app" / summary["path"].split("/")[-2]))
+    assert remote == sorted([summary["backup_id"] + ".metadata.json", os.path.basename(summary["path"])])
+    prom = open(os.path.join(spec["metrics_dir"], "lifeboat_app.prom")).read()
+    assert offsite_metric(prom, "lifeboat_backup_offsite_success") == 1
+
+    # The store disappears (an unmounted disk): the run fails, the local backup is there and listed.
+    os.rename(store, tmp_path / "gone")
+    assert cli.main(["--config-dir", str(config), "run", "app"], out=io.StringIO()) == 1
+    assert len(list_backups(spec["backup_root"], "app")[0]) >= 1
+    prom = open(os.path.join(spec["metrics_dir"], "lifeboat_app.prom")).read()
+    assert offsite_metric(prom, "lifeboat_backup_offsite_success") == 0
+    assert offsite_metric(prom, "lifeboat_backup_offsite_last_success_timestamp_seconds") is not None
+    report = health.status(spec["backup_root"], "app", datetime.datetime.now(UTC))
+    assert not report["ok"] and any("offsite copy" in p and "does not exist" in p for p in report["problems"])

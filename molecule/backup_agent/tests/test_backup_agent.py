@@ -88,6 +88,12 @@ def test_a_triggered_run_writes_a_backup_matching_its_metadata(host, service, ki
     line = 'lifeboat_backup_last_size_bytes{service="%s",type="%s"} %d' % (service, meta["type"], meta["size_bytes"])
     assert line in prom
     assert 'lifeboat_backup_success{service="%s",type="%s"} 1' % (service, meta["type"]) in prom
+    # The run copied the backup offsite, byte for byte, metadata beside it.
+    remote = host.check_output("find /srv/offsite -path '*/%s/%s/%s'" % (service, meta["type"], meta["files"][0]))
+    assert remote and host.file(remote).mode == 0o600
+    assert "sha256:" + hashlib.sha256(host.file(remote).content).hexdigest() == meta["checksum"]
+    assert host.file(remote.rsplit("/", 1)[0] + "/" + meta["backup_id"] + ".metadata.json").exists
+    assert 'lifeboat_backup_offsite_success{service="%s"} 1' % service in prom
 
 
 def test_status_reports_every_service_and_fails_on_the_unreachable_one(host):
@@ -103,3 +109,12 @@ def test_status_reports_every_service_and_fails_on_the_unreachable_one(host):
 def test_service_config_carries_the_retention_policy(host):
     config = json.loads(host.file("/etc/lifeboat/services/notes.json").content_string)
     assert config["retention"] == {"daily": 7, "weekly": 4, "monthly": 12, "yearly": 0}
+
+
+def test_offsite_credentials_are_kept_apart_and_private(host):
+    settings = host.file("/etc/lifeboat/offsite.json")
+    assert settings.mode == 0o640 and "molecule-offsite-token" not in settings.content_string
+    assert json.loads(settings.content_string)["provider"] == "filesystem"
+    secret = host.file("/etc/lifeboat/offsite.secret.json")
+    assert secret.mode == 0o600 and secret.user == "lifeboat"
+    assert json.loads(secret.content_string) == {"access_token": "molecule-offsite-token"}
