@@ -292,6 +292,7 @@ class AzureBlobProvider:
         self.encryption_scope = encryption_scope
         self.block_size = block_mb * 1024 * 1024
         self.retries = retries
+        self.timeout = 60
 
     def describe(self):
         return "%s/%s" % (self.endpoint, self.container)
@@ -315,7 +316,8 @@ class AzureBlobProvider:
             headers.setdefault("Content-Type", "application/octet-stream")
         if self.key:
             headers["Authorization"] = "SharedKey %s:%s" % (self.account, self.signature(method, path, query, headers))
-        return http(method, url, "%s %s in %s" % (what, key or "", self.describe()), headers, body, self.retries)
+        return http(method, url, "%s %s in %s" % (what, key or "", self.describe()), headers, body, self.retries,
+                    self.timeout)
 
     def signature(self, method, path, query, headers):
         """Shared Key signature of a request (the Blob service's string-to-sign, version 2015-02-21 and later)."""
@@ -414,6 +416,7 @@ class GCSProvider:
         self.base = (endpoint_url or "https://storage.googleapis.com").rstrip("/")
         self.chunk_size = max(1, chunk_mb * 4) * 256 * 1024  # resumable chunks are multiples of 256 KiB
         self.retries = retries
+        self.timeout = 60
         self.token = access_token
         if not self.token and credentials_file:
             self.token = service_account_token(credentials_file, runner, self.SCOPE, retries)
@@ -429,7 +432,8 @@ class GCSProvider:
             headers["Authorization"] = "Bearer " + self.token
         if body is not None:
             headers.setdefault("Content-Type", "application/octet-stream")
-        return http(method, url, "%s in %s" % (what, self.describe()), headers, body, self.retries, passing=passing)
+        return http(method, url, "%s in %s" % (what, self.describe()), headers, body, self.retries, self.timeout,
+                    passing=passing)
 
     def _object_url(self, key, **query):
         url = "%s/storage/v1/b/%s/o/%s" % (self.base, quote(self.bucket, safe=""), quote(key, safe=""))
