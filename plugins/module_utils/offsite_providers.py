@@ -339,7 +339,10 @@ class AzureBlobProvider:
         ids = []
         for index, block in enumerate(_read_blocks(local_path, self.block_size)):
             block_id = base64.b64encode(("%032d" % index).encode("ascii")).decode("ascii")
-            self._request("PUT", key, "upload of a block of", {"comp": "block", "blockid": block_id}, body=block).close()
+            # Content-MD5: the service refuses a block that arrives different from what was sent.
+            md5 = base64.b64encode(hashlib.md5(block).digest()).decode("ascii")
+            self._request("PUT", key, "upload of a block of", {"comp": "block", "blockid": block_id}, body=block,
+                          headers={"Content-MD5": md5}).close()
             ids.append(block_id)
         xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>%s</BlockList>" % "".join(
             "<Latest>%s</Latest>" % block_id for block_id in ids)
@@ -448,15 +451,22 @@ class GCSProvider:
             body=json.dumps({"name": key, "metadata": {"sha256": checksum.split(":", 1)[-1]}}).encode("utf-8"))
         session = start.headers["Location"]
         start.close()
-        offset = 0
+        offset, md5 = 0, hashlib.md5()
         for block in _read_blocks(local_path, self.chunk_size):
             end = offset + len(block) - 1
+            md5.update(block)
             self._request("PUT", session, "upload of %s" % key, body=block,
                           headers={"Content-Range": "bytes %d-%d/%d" % (offset, end, total)}).close()
             offset = end + 1
         if total == 0:
             self._request("PUT", session, "upload of %s" % key, body=b"",
                           headers={"Content-Range": "bytes */0"}).close()
+        # The service computes the object's MD5 from what it stored: it must be what was read here.
+        stored = (self._metadata(key) or {}).get("md5Hash")
+        sent = base64.b64encode(md5.digest()).decode("ascii")
+        if stored and stored != sent:
+            raise bf.LifeboatError("upload of %s to %s arrived damaged: the store computed MD5 %s, %s was sent" % (
+                key, self.describe(), stored, sent))
 
     def put_bytes(self, key, data):
         self._request("POST", "%s/upload/storage/v1/b/%s/o?%s" % (

@@ -313,6 +313,26 @@ def test_azure_rejects_a_wrong_account_key(azurite):
     assert good.list("") == {"probe": 1}
 
 
+@pytest.mark.parametrize("kind", ["azure_blob", "gcs"])
+def test_data_damaged_on_the_way_up_is_caught_by_the_store_checksum(kind, repo, request, s3_env):
+    """A byte flipped between reading and sending: Azure refuses the block (Content-MD5), GCS's MD5 differs."""
+    store = (
+        azure_store(request.getfixturevalue("azurite")["url"], "lifeboat-damage") if kind == "azure_blob"
+        else gcs_store(request.getfixturevalue("gcs_emulator")["url"], "lifeboat-damage"))
+    real_request = store._request
+
+    def damaging(method, *args, **kwargs):
+        body = kwargs.get("body")
+        if method == "PUT" and body and len(body) > 100:
+            kwargs["body"] = body[:50] + bytes([body[50] ^ 0xFF]) + body[51:]
+        return real_request(method, *args, **kwargs)
+    store._request = damaging
+    with pytest.raises(LifeboatError) as err:
+        offsite.push(store, repo["backup_root"], "app")
+    assert ("400" in str(err.value)) if kind == "azure_blob" else ("arrived damaged" in str(err.value))
+    assert offsite.remote_backups(store, "", "app")[0] == []
+
+
 def test_object_lock_keeps_copies_and_prune_reports_them(repo, s3_env, moto):
     client = boto3.client("s3", endpoint_url=moto["url"])
     client.create_bucket(Bucket="lifeboat-locked", ObjectLockEnabledForBucket=True)
