@@ -28,9 +28,10 @@ import os
 import shutil
 import time
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
-from ansible.module_utils.six.moves.urllib.request import Request, urlopen
+# The standard library, not ansible.module_utils: lifeboat-backup runs this on hosts without Ansible.
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 

@@ -1,0 +1,28 @@
+"""lifeboat-backup runs on hosts where Ansible is not installed: its code must not import it."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
+
+SCRIPT = r"""
+import importlib, sys
+class NoAnsible:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ansible" or name.startswith("ansible."):
+            raise ImportError("ansible is not installed on this host (%s)" % name)
+        return None
+sys.meta_path.insert(0, NoAnsible())
+sys.path.insert(0, sys.argv[1])
+for name in sys.argv[2:]:
+    importlib.import_module("ansible_collections.lifeboat.dr.plugins.module_utils." + name)
+print("ok")
+"""
+
+
+def test_every_module_util_imports_without_ansible():
+    names = sorted(name[:-3] for name in os.listdir(MODULE_UTILS) if name.endswith(".py") and name != "__init__.py")
+    out = subprocess.run([sys.executable, "-c", SCRIPT, os.path.join(ROOT, ".collections")] + names,
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
