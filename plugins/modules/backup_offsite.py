@@ -105,7 +105,9 @@ options:
     description: Azure connection string (account, key or SAS, endpoint), for example from Ansible Vault; never logged.
     type: str
   encryption_scope:
-    description: Azure encryption scope applied to uploaded blobs.
+    description:
+      - Azure encryption scope sent with every write. Azurite accepts and ignores it, so Lifeboat's tests cannot show
+        that a store applies it; check the blob properties once in your account.
     type: str
   access_token:
     description: GCS OAuth2 access token (for example from C(gcloud auth print-access-token)); never logged.

@@ -348,6 +348,19 @@ def test_object_lock_keeps_copies_and_prune_reports_them(repo, s3_env, moto):
     assert len(offsite.remote_backups(store, "", "app")[0]) == 3
 
 
+def test_s3_sse_kms_settings_reach_the_objects(repo, s3_env, moto):
+    client = boto3.client("s3", endpoint_url=moto["url"])
+    client.create_bucket(Bucket="lifeboat-kms")
+    key_id = "arn:aws:kms:us-east-1:123456789012:key/lifeboat-test"
+    store = offsite.S3Provider("lifeboat-kms", endpoint_url=moto["url"], sse="aws:kms", kms_key_id=key_id,
+                               storage_class="STANDARD_IA")
+    offsite.push(store, repo["backup_root"], "app")
+    for entry in offsite.remote_backups(store, "", "app")[0]:
+        head = client.head_object(Bucket="lifeboat-kms", Key=entry["path"])
+        assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key_id
+        assert head["StorageClass"] == "STANDARD_IA"
+
+
 # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report pytest's own size.
 UPLOAD_SCRIPT = """
 import sys

@@ -144,3 +144,24 @@ def test_offsite_sync_playbook_mirrors_the_whole_tree_to_the_lab_store(lab):
     data = dict((name, size) for name, size in local.items() if not name.endswith(".metadata.json"))
     assert data and all(remote.get(name) == size for name, size in data.items()), (data, remote)
     assert all(name in remote for name in local if name.endswith(".metadata.json"))
+
+
+def test_a_timer_run_backs_up_and_copies_offsite(lab):
+    """The agent as systemd runs it on the lab host: backup, rotation, push to the lab's S3 stand-in."""
+    import json as _json
+    sh("systemctl start lifeboat-backup-appsqlite.service")
+    assert sh("systemctl show -p Result --value lifeboat-backup-appsqlite.service").strip() == "success"
+    record = _json.loads(sh("cat /var/backups/lifeboat/appsqlite/.last_offsite.json"))
+    assert record["ok"] is True and "lifeboat-lab" in record["target"]
+    newest = sh("runuser -u lifeboat -- lifeboat-backup list appsqlite | head -1").split()[-1]
+    name = "appsqlite/" + "/".join(newest.split("/")[-2:])
+    with open(os.path.join(ROOT, ".lab", "secrets", "s3_secret")) as handle:
+        secret = handle.read().split()[0]
+    import boto3
+    s3 = boto3.client("s3", endpoint_url="http://172.30.57.1:9555", aws_access_key_id="lab-access-key-id",
+                      aws_secret_access_key=secret, region_name="us-east-1")
+    head = s3.head_object(Bucket="lifeboat-lab", Key="app1/" + name)
+    assert head["ContentLength"] == int(sh("stat -c %%s %s" % newest))
+    prom = sh("cat /var/lib/prometheus/node-exporter/lifeboat_appsqlite.prom")
+    assert 'lifeboat_backup_offsite_success{service="appsqlite"} 1' in prom
+    assert "offsite" in _json.loads(sh("runuser -u lifeboat -- lifeboat-backup status --json appsqlite"))[0]
