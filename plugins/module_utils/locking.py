@@ -25,12 +25,14 @@ LOCK_NAME = ".lock"
 def service_lock(root, service, wait_seconds=0, uid=-1, gid=-1):
     """Hold the service's lock, waiting up to ``wait_seconds`` for another run to finish."""
     path = os.path.join(service_dir(root, service), LOCK_NAME)
+    if uid == -1 and gid == -1:
+        uid, gid = owner_of(service_dir(root, service))  # root running a restore must not lock the agent out
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        if uid != -1 or gid != -1:
-            os.fchown(fd, uid, gid)
     except PermissionError:
         fd = os.open(path, os.O_RDONLY)  # another user's lock file: flock works read-only too
+    if (uid != -1 or gid != -1) and os.geteuid() == 0:
+        os.fchown(fd, uid, gid)
     try:
         deadline = time.monotonic() + max(wait_seconds, 0)
         while True:
@@ -47,6 +49,15 @@ def service_lock(root, service, wait_seconds=0, uid=-1, gid=-1):
         yield path
     finally:
         os.close(fd)
+
+
+def owner_of(path):
+    """``(uid, gid)`` of ``path``, or ``(-1, -1)`` when it does not exist."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return -1, -1
+    return info.st_uid, info.st_gid
 
 
 def _note_holder(fd):

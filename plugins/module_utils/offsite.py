@@ -24,7 +24,7 @@ import contextlib
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import rotation
-from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
+from ansible_collections.lifeboat.dr.plugins.module_utils.locking import owner_of, service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite_providers import (
     AzureBlobProvider, FilesystemProvider, GCSProvider, LockedObject, S3Provider)
 
@@ -152,9 +152,11 @@ def pull(provider, prefix, service, root, select="latest", check_mode=False):
             return dict(result, changed=False)
     if check_mode:
         return dict(result, changed=True)
-    bf.ensure_dir(bf.service_dir(root, service), 0o700)
-    bf.ensure_dir(directory, 0o700)
-    with bf.atomic_file(local, 0o600) as handle:
+    # Pulled files belong to whoever owns the repository (the agent user), not to the root running the pull.
+    uid, gid = owner_of(root)
+    bf.ensure_dir(bf.service_dir(root, service), 0o700, uid, gid)
+    bf.ensure_dir(directory, 0o700, uid, gid)
+    with bf.atomic_file(local, 0o600, uid, gid) as handle:
         sink = bf.HashingWriter(handle)
         for chunk in provider.chunks(entry["path"]):
             sink.write(chunk)
@@ -163,7 +165,7 @@ def pull(provider, prefix, service, root, select="latest", check_mode=False):
             raise bf.LifeboatError("offsite backup %s is corrupt: %d bytes with %s, its metadata records %d bytes "
                                    "with %s; nothing was written locally" % (entry["path"], sink.size, sink.checksum,
                                                                              meta["size_bytes"], meta["checksum"]))
-    bf.write_json_atomic(bf.metadata_path_for(local), meta, 0o600)
+    bf.write_json_atomic(bf.metadata_path_for(local), meta, 0o600, uid, gid)
     return dict(result, changed=True)
 
 

@@ -38,3 +38,30 @@ def test_connection_string_gives_account_key_and_endpoint():
         "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=a2V5;EndpointSuffix=core.windows.net"))
     assert store.account == "acme" and store.key == "a2V5"
     assert store.describe() == "https://acme.blob.core.windows.net/backups"
+
+
+def test_pull_by_root_gives_the_files_to_the_repository_owner(tmp_path):
+    import datetime
+    import os
+    import sqlite3
+
+    import pytest
+    from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
+    from ansible_collections.lifeboat.dr.plugins.module_utils.dump import run_dump
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand files to another user")
+    db = str(tmp_path / "a.db")
+    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.commit()
+    run_dump({"engine": "sqlite", "service": "a", "backup_root": str(tmp_path / "src"), "path": db},
+             when=datetime.datetime(2026, 11, 2, tzinfo=datetime.timezone.utc))
+    (tmp_path / "store").mkdir()
+    store = providers.FilesystemProvider(str(tmp_path / "store"))
+    offsite.push(store, str(tmp_path / "src"), "a")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    os.chown(str(repo), 12345, 12345)  # the agent user of a rebuilt host
+    pulled = offsite.pull(store, "", "a", str(repo))
+    for path in (pulled["path"], os.path.dirname(pulled["path"]), os.path.dirname(os.path.dirname(pulled["path"]))):
+        assert os.stat(path).st_uid == 12345, path
+    metadata = [name for name in os.listdir(os.path.dirname(pulled["path"])) if name.endswith(".metadata.json")]
+    assert metadata and os.stat(os.path.join(os.path.dirname(pulled["path"]), metadata[0])).st_uid == 12345
