@@ -140,7 +140,7 @@ def verify_archive(runner, path, meta, encryption=None, shown_as=None):
         if engine == "postgresql":
             pg.check_archive(runner, head, meta["content"].get("format", "custom"), os.path.dirname(path))
         elif engine == "mysql":
-            mysql.check_archive(runner, head, meta, shown_as or path)
+            mysql.check_archive(runner, head, meta)
         elif engine == "directory":
             tree.check_archive(runner, head)
         elif engine == "redis":

@@ -179,16 +179,16 @@ def dump(runner, conn, database, sink, tail):
     return {"tables": counter.tables, "objects": counter.objects, "database": info}
 
 
-def check_archive(runner, head, meta, path):
+def check_archive(runner, head, meta):
     """Read the whole stream back: it must be a complete dump with the rows the metadata records."""
     counter = DumpCounter()
     runner.pipeline(head, sink=counter.feed)
     counter.finish()
     if not counter.completed:
-        raise LifeboatError("backup %s is truncated: the dump has no completion line" % path)
+        raise LifeboatError("the dump is truncated (no completion line)")
     expected = meta["content"].get("tables", {})
     if counter.tables != expected:
-        raise LifeboatError("backup %s holds rows %s, its metadata records %s" % (path, counter.tables, expected))
+        raise LifeboatError("the dump holds rows %s, the metadata records %s" % (counter.tables, expected))
 
 
 def database_exists(runner, conn, name):

@@ -24,12 +24,16 @@ SIZE_TREND = "size_trend.jsonl"
 DEFAULT_STALE_HOURS = 26
 
 
-def read_last_runs(root, service):
+def _read_record(root, service, name):
     try:
-        with open(os.path.join(bf.service_dir(root, service), LAST_RUNS)) as handle:
+        with open(os.path.join(bf.service_dir(root, service), name)) as handle:
             return json.load(handle)
     except (OSError, ValueError):
         return {}
+
+
+def read_last_runs(root, service):
+    return _read_record(root, service, LAST_RUNS)
 
 
 def record_run(root, service, backup_type, ok, when, duration, error=None, result=None, uid=-1, gid=-1):
@@ -54,11 +58,7 @@ def record_run(root, service, backup_type, ok, when, duration, error=None, resul
 
 
 def read_last_offsite(root, service):
-    try:
-        with open(os.path.join(bf.service_dir(root, service), LAST_OFFSITE)) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return {}
+    return _read_record(root, service, LAST_OFFSITE)
 
 
 def record_offsite(root, service, ok, when, duration, error=None, target=None, uid=-1, gid=-1):

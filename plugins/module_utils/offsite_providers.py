@@ -251,6 +251,15 @@ def http(method, url, what, headers=None, body=None, retries=5, timeout=60, pass
     raise HttpError("%s failed after %d attempts" % (what, retries))
 
 
+def _stream(response):
+    """The body of an HTTP response in chunks; the response is closed however the reader stops."""
+    try:
+        for chunk in iter(lambda: response.read(bf.CHUNK), b""):
+            yield chunk
+    finally:
+        response.close()
+
+
 def _read_blocks(path, size):
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(size), b""):
@@ -355,12 +364,7 @@ class AzureBlobProvider:
         self._request("PUT", key, "upload of", body=data, headers={"x-ms-blob-type": "BlockBlob"}).close()
 
     def chunks(self, key):
-        response = self._request("GET", key, "download of")
-        try:
-            for chunk in iter(lambda: response.read(bf.CHUNK), b""):
-                yield chunk
-        finally:
-            response.close()
+        return _stream(self._request("GET", key, "download of"))
 
     def list(self, prefix):
         import xml.etree.ElementTree as ET
@@ -475,12 +479,7 @@ class GCSProvider:
             "upload of %s" % key, body=data).close()
 
     def chunks(self, key):
-        response = self._request("GET", self._object_url(key, alt="media"), "download of %s" % key)
-        try:
-            for chunk in iter(lambda: response.read(bf.CHUNK), b""):
-                yield chunk
-        finally:
-            response.close()
+        return _stream(self._request("GET", self._object_url(key, alt="media"), "download of %s" % key))
 
     def list(self, prefix):
         found, token = {}, None
