@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``lifeboat-pitr``: PostgreSQL's archive and restore commands, base backups, window and metrics.
+
+    archive_command = 'lifeboat-pitr archive-wal --repository R %p %f'
+    restore_command = 'lifeboat-pitr restore-wal --repository R %f %p'
+    lifeboat-pitr basebackup --repository R --bin-dir /usr/lib/postgresql/15/bin --keep 7
+    lifeboat-pitr status --repository R --data-dir D --name 15-main --metrics-dir /var/lib/prometheus/node-exporter
+    lifeboat-pitr window --repository R
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import json
+import os
+import sys
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import pitr
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="lifeboat-pitr", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    archive = commands.add_parser("archive-wal", help="archive one WAL file (PostgreSQL's archive_command)")
+    archive.add_argument("path")
+    archive.add_argument("name")
+    archive.add_argument("--level", type=int, default=3)
+    restore = commands.add_parser("restore-wal", help="fetch one WAL file (PostgreSQL's restore_command)")
+    restore.add_argument("name")
+    restore.add_argument("path")
+    base = commands.add_parser("basebackup", help="take a base backup and expire old ones with the WAL only they need")
+    base.add_argument("--bin-dir", required=True)
+    base.add_argument("--keep", type=int, default=7)
+    base.add_argument("--level", type=int, default=3)
+    base.add_argument("--port", help="port of the cluster (through the default socket directory)")
+    status = commands.add_parser("status", help="write the archive and window metrics")
+    commands.add_parser("window", help="print the recoverable window as JSON")
+    status.add_argument("--data-dir")
+    status.add_argument("--name", default="main")
+    status.add_argument("--metrics-dir")
+    for sub in commands.choices.values():
+        sub.add_argument("--repository", required=True)
+    return parser
+
+
+def _write_metrics(args):
+    if not args.metrics_dir:
+        return None
+    if not os.path.isdir(args.metrics_dir):
+        raise bf.LifeboatError("metrics directory %s does not exist" % args.metrics_dir)
+    path = os.path.join(args.metrics_dir, "lifeboat_pitr_%s.prom" % args.name)
+    with bf.atomic_file(path, 0o644) as handle:
+        handle.write(pitr.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()).encode("utf-8"))
+    return path
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    runner = Runner()
+    try:
+        if args.command == "archive-wal":
+            try:
+                outcome = pitr.archive_wal(runner, args.repository, args.path, args.name, args.level)
+            except (bf.LifeboatError, OSError) as exc:
+                pitr.record_archive(args.repository, args.name, False, bf.utcnow(), exc)
+                raise
+            pitr.record_archive(args.repository, args.name, True, bf.utcnow())
+            if outcome != "archived":
+                print("lifeboat-pitr: %s was %s" % (args.name, outcome), file=sys.stderr)
+        elif args.command == "restore-wal":
+            try:
+                return 0 if pitr.restore_wal(runner, args.repository, args.name, args.path) else 1
+            except (pitr.CorruptWal, OSError) as exc:
+                print("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history" % exc,
+                      file=sys.stderr)
+                return pitr.ABORT_RECOVERY
+        elif args.command == "basebackup":
+            info = pitr.base_backup(runner, args.repository, args.bin_dir, args.level,
+                                    connection=["-p", args.port] if args.port else None)
+            removed = pitr.expire(args.repository, args.keep)
+            print(json.dumps({"base_backup": info["base_id"], "size": info["size"], "start_wal": info["start_wal"],
+                              "removed": removed}))
+        elif args.command == "status":
+            print(_write_metrics(args) or pitr.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()),
+                  end="" if not args.metrics_dir else "\n")
+        else:
+            print(json.dumps(pitr.window_report(args.repository), indent=2))
+    except (bf.LifeboatError, OSError) as exc:
+        print("lifeboat-pitr: %s" % exc, file=sys.stderr)
+        return 1
+    return 0

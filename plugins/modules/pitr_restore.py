@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pitr_restore
+short_description: Recover a PostgreSQL cluster to a point in time from Lifeboat's WAL archive
+version_added: "0.2.0"
+description:
+  - Recovers a whole PostgreSQL cluster set up with the M(lifeboat.dr.postgresql_pitr) role to a chosen
+    time, or to the newest archived WAL (V(latest)).
+  - Chooses the newest base backup that ended before the target and refuses a target outside the recoverable
+    window (end of the oldest base backup .. newest archived WAL), naming that window. It also refuses when the
+    WAL archive has a gap after the chosen base backup, since recovery would stop there silently.
+  - Before anything is touched, every file of the base backup is compared with its recorded size and sha256.
+  - Then the cluster is stopped, its data directory moved to C(<data_directory>.pre-pitr-<YYYYMMDD_HHMMSS>)
+    (never deleted), the base backup unpacked and checked against its manifest with C(pg_verifybackup),
+    C(restore_command), C(recovery_target_time) and C(recovery_target_action=promote) set, and the server
+    started. It replays the archived WAL (each file checked against its sha256; a damaged file aborts recovery
+    rather than promoting a shortened history), stops at the target and promotes. The recovery settings are
+    reset afterwards.
+  - If recovery fails, the attempt is kept as C(<data_directory>.failed-pitr-<stamp>) and the original data
+    directory is put back (not started).
+  - Take a new base backup after a recovery; the role's timer does at its next run.
+author:
+  - Lifeboat contributors
+options:
+  until:
+    description:
+      - Recovery target. V(latest) replays every archived WAL file.
+      - A time C(YYYY-MM-DD HH:MM:SS) with an optional zone (C(+01:00), C(Z), C( UTC)); without a zone it is UTC.
+      - Transactions committed at or before the target are kept, later ones are not.
+    type: str
+    default: latest
+  version:
+    description: PostgreSQL major version of the cluster.
+    type: int
+    default: 15
+  cluster:
+    description: Cluster name (Debian's C(pg_lsclusters)).
+    type: str
+    default: main
+  repository:
+    description: The PITR repository; defaults to the role's C(/var/backups/lifeboat-pitr/<version>-<cluster>).
+    type: path
+  data_directory:
+    description: Data directory of the cluster; defaults to C(/var/lib/postgresql/<version>/<cluster>).
+    type: path
+  confirm:
+    description: Recovery replaces the whole cluster's data; it only runs with V(true).
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for replay and promotion.
+    type: int
+    default: 900
+notes:
+  - Check mode reads the repository, chooses the base backup and checks the window; it changes nothing.
+  - The server's log file (C(/var/log/postgresql/postgresql-<version>-<cluster>.log)) supplies RV(recovery_log).
+seealso:
+  - role: lifeboat.dr.postgresql_pitr
+"""
+
+EXAMPLES = r"""
+- name: Show the recoverable window and what a recovery to 14:30 would use
+  lifeboat.dr.pitr_restore:
+    until: "2025-12-27 14:30:00+00:00"
+  check_mode: true
+
+- name: Recover the cluster to just before the accidental DELETE
+  lifeboat.dr.pitr_restore:
+    until: "2025-12-27 14:29:59 UTC"
+    confirm: true
+
+- name: Recover everything that was archived (the server and its disk are gone)
+  lifeboat.dr.pitr_restore:
+    until: latest
+    confirm: true
+"""
+
+RETURN = r"""
+window:
+  description: The recoverable window.
+  returned: always
+  type: dict
+  sample: {"earliest": "2026-11-23T07:01:12+00:00", "latest": "2026-11-23T08:40:03+00:00", "base_backups": 2}
+base_backup:
+  description: Id of the base backup used.
+  returned: always
+  type: str
+  sample: base_20261123_070110
+target:
+  description: The recovery target as understood (UTC), or C(latest archived WAL).
+  returned: always
+  type: str
+plan:
+  description: What is (or would be) done.
+  returned: always
+  type: str
+kept_data_directory:
+  description: Where the previous data directory was moved.
+  returned: when not in check mode
+  type: str
+recovery_log:
+  description: PostgreSQL's log lines about where recovery stopped.
+  returned: when not in check mode
+  type: list
+  elements: str
+last_transaction:
+  description: Commit time of the last transaction replayed (PostgreSQL's log), or null when none was.
+  returned: when not in check mode
+  type: str
+  sample: "2026-11-23 06:56:26.332553+00"
+duration_seconds:
+  description: Time the recovery took.
+  returned: when not in check mode
+  type: float
+executed_commands:
+  description: Commands run.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+import pwd
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import pitr
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import runner_for
+
+PITR_COMMAND = "/usr/local/bin/lifeboat-pitr"
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        until=dict(type="str", default="latest"),
+        version=dict(type="int", default=15),
+        cluster=dict(type="str", default="main"),
+        repository=dict(type="path"),
+        data_directory=dict(type="path"),
+        confirm=dict(type="bool", default=False),
+        timeout=dict(type="int", default=900),
+    ), supports_check_mode=True)
+    params = module.params
+    name = "%d-%s" % (params["version"], params["cluster"])
+    repo = params["repository"] or "/var/backups/lifeboat-pitr/%s" % name
+    data_dir = params["data_directory"] or "/var/lib/postgresql/%d/%s" % (params["version"], params["cluster"])
+    runner = runner_for(module)
+    try:
+        chosen = pitr.plan(repo, params["until"])
+    except bf.LifeboatError as exc:
+        module.fail_json(msg=str(exc), executed_commands=runner.executed)
+    win = chosen["window"]
+    base = chosen["base_backup"]
+    result = dict(
+        changed=True, base_backup=base["base_id"], target=chosen["target_text"], executed_commands=runner.executed,
+        window={"earliest": win["earliest"].isoformat(), "latest": win["latest"].isoformat(),
+                "base_backups": win["base_backups"]},
+        plan="recover cluster %s from base backup %s (ended %s) and archived WAL up to %s; move %s aside" % (
+            name, base["base_id"], base["finished_at"], chosen["target_text"], data_dir))
+    if module.check_mode:
+        module.exit_json(**result)
+    if not params["confirm"]:
+        module.fail_json(msg="point-in-time recovery replaces all data of cluster %s: set confirm: true "
+                             "(playbooks: -e lifeboat_confirm=yes)" % name, **result)
+    if not os.access(PITR_COMMAND, os.X_OK):
+        module.fail_json(msg="%s is missing: apply the lifeboat.dr.postgresql_pitr role first" % PITR_COMMAND, **result)
+    postgres = pwd.getpwnam("postgres")
+    started = time.monotonic()
+    try:
+        outcome = pitr.recover(
+            runner, chosen, data_dir, "postgresql@%s" % name, "%d/%s" % (params["version"], params["cluster"]),
+            "/usr/lib/postgresql/%d/bin" % params["version"],
+            "%s restore-wal --repository %s %%f %%p" % (PITR_COMMAND, repo), bf.utcnow().strftime("%Y%m%d_%H%M%S"),
+            (postgres.pw_uid, postgres.pw_gid), params["timeout"],
+            "/var/log/postgresql/postgresql-%s.log" % name)
+    except bf.LifeboatError as exc:
+        module.fail_json(msg=str(exc), **result)
+    result.update(outcome, duration_seconds=round(time.monotonic() - started, 3))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
