@@ -13,7 +13,7 @@ from labhost import BIN, ROOT, _env
 @pytest.fixture(scope="session")
 def lab():
     # The lab, and the agent on it: tests run where users run Lifeboat, with its tools installed.
-    for playbook in ("playbooks/lab_up.yml", "playbooks/backup_agent.yml"):
+    for playbook in ("playbooks/lab_up.yml", "playbooks/backup_agent.yml", "playbooks/postgresql_pitr.yml"):
         subprocess.run([os.path.join(BIN, "ansible-playbook"), playbook], cwd=ROOT, env=dict(
             _env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"), check=True, capture_output=True)
     with open(os.path.join(ROOT, ".lab", "secrets", "pg_lifeboat")) as handle:
