@@ -66,7 +66,14 @@ def success_line(result):
                                     result.get("duration_seconds"))
 
 
+def check_line(entry):
+    """One row of the verification table: ``[PASS] app1 appdb: accepts connections - detail``."""
+    detail = (entry.get("detail") or "").replace("\n", " ")
+    return "[%s] %s %s%s" % (entry["status"], entry.get("host", ""), entry["check"],
+                             (" - " + detail[:160]) if detail else "")
+
+
 class FilterModule(object):
     def filters(self):
         return {"services": services, "service_secret": service_secret, "failure_line": failure_line,
-                "success_line": success_line}
+                "success_line": success_line, "check_line": check_line}
