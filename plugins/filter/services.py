@@ -66,6 +66,43 @@ def success_line(result):
                                     result.get("duration_seconds"))
 
 
+def restore_target(service, target="production", hosts=None):
+    """Where ``restore.yml`` puts a service's data for ``-e lifeboat_target=...``.
+
+    ``production``: the service's own database or path. ``staging``: ``staging_database``/``staging_path``,
+    by default ``<database>_staging`` or ``<path>.staging``, on the same host. An inventory host: the same
+    names on that host. Anything else: that database name (PostgreSQL, MariaDB) or absolute path (SQLite,
+    directory). Returns ``{"database", "path", "host", "production", "error"}``.
+    """
+    target = target or "production"
+    engine = service.get("engine")
+    result = {"database": service.get("database"), "path": service.get("path"), "host": None,
+              "production": target == "production", "error": None}
+    if target == "production":
+        return result
+    if target in (hosts or []):
+        result["host"] = target
+        return result
+    if engine == "redis" or engine == "mongodb":
+        result["error"] = ("%s keeps one dataset per instance: restore %s onto another host "
+                           "(-e lifeboat_target=HOST) or run restore_test.yml" % (engine, service.get("name")))
+        return result
+    if target == "staging":
+        if engine in ("postgresql", "mysql"):
+            result["database"] = service.get("staging_database") or "%s_staging" % service["database"]
+        else:
+            result["path"] = service.get("staging_path") or "%s.staging" % service["path"].rstrip("/")
+        return result
+    if engine in ("postgresql", "mysql"):
+        result["database"] = target
+    elif target.startswith("/"):
+        result["path"] = target
+    else:
+        result["error"] = "lifeboat_target %r is not an inventory host, and %s needs an absolute path" % (
+            target, service.get("name"))
+    return result
+
+
 def check_line(entry):
     """One row of the verification table: ``[PASS] app1 appdb: accepts connections - detail``."""
     detail = (entry.get("detail") or "").replace("\n", " ")
@@ -76,4 +113,4 @@ def check_line(entry):
 class FilterModule(object):
     def filters(self):
         return {"services": services, "service_secret": service_secret, "failure_line": failure_line,
-                "success_line": success_line, "check_line": check_line}
+                "success_line": success_line, "check_line": check_line, "restore_target": restore_target}

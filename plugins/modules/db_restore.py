@@ -90,6 +90,14 @@ options:
     description: Keep the current target before replacing it.
     type: bool
     default: true
+  skip_verify:
+    description:
+      - Skip the checksum comparison and the full read of the backup before restoring (the reference scripts'
+        C(--skip-verify)), to save one pass over a large backup. Row counts are still compared before the target
+        is touched where the engine restores into scratch space, but a damaged backup is found later and with a
+        less precise message. C(restore.yml) refuses it for production targets without C(lifeboat_confirm=yes).
+    type: bool
+    default: false
   verify_rows:
     description: Compare the restored row counts with the metadata before putting the data in place.
     type: bool
@@ -206,6 +214,7 @@ def main():
         confirm=dict(type="bool", default=False),
         safety_copy=dict(type="bool", default=True),
         verify_rows=dict(type="bool", default=True),
+        skip_verify=dict(type="bool", default=False),
         redis_unit=dict(type="str", default="redis-server"),
         redis_restore_type=dict(type="str", default="rdb", choices=["rdb", "aof"]),
     )
