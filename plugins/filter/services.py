@@ -110,7 +110,16 @@ def check_line(entry):
                              (" - " + detail[:160]) if detail else "")
 
 
+def restore_test_line(test):
+    """One row of the restore-test table."""
+    failed = [entry["check"] for entry in test.get("checks") or [] if entry["status"] == "FAIL"]
+    detail = test.get("error") or ("; ".join(failed) if failed else "%s restored in %s s, %d checks passed" % (
+        test.get("backup_id"), test.get("restore_seconds"), len(test.get("checks") or [])))
+    return "[%s] %s %s on %s - %s" % (test["result"], test["host"], test["service"], test["test_host"], detail[:300])
+
+
 class FilterModule(object):
     def filters(self):
         return {"services": services, "service_secret": service_secret, "failure_line": failure_line,
-                "success_line": success_line, "check_line": check_line, "restore_target": restore_target}
+                "success_line": success_line, "check_line": check_line, "restore_target": restore_target,
+                "restore_test_line": restore_test_line}
