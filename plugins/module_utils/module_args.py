@@ -35,7 +35,7 @@ def common_argument_spec():
         age_identity_file=dict(type="path"),
         gpg_recipient=dict(type="str"),
         gpg_homedir=dict(type="path"),
-        encryption_passphrase_file=dict(type="path"),
+        encryption_passphrase_file=dict(type="path", no_log=False),
         encryption_passphrase=dict(type="str", no_log=True),
     )
 

@@ -164,10 +164,13 @@ def integrity(runner, spec):
                 "-d", spec["database"]]
         else:
             argv += conn.args(spec["database"])
-        try:
-            runner.run(argv, env=conn.env() if os.geteuid() != 0 else None)
-        except bf.LifeboatError as exc:
-            return False, str(exc)[-800:]
+        # pg_amcheck reports corruption on stdout, so read both streams rather than runner.run's stderr.
+        runner.record([argv])
+        env = dict(runner.env, **(conn.env() if os.geteuid() != 0 else {}))
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip() and "NOTICE" not in line]
+            return False, "pg_amcheck exit %d: %s" % (proc.returncode, " | ".join(lines)[:800])
         return True, "pg_amcheck: every B-tree index and table of %s is consistent" % spec["database"]
     if spec["engine"] == "sqlite":
         with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % spec["path"], uri=True)) as conn:
