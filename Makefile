@@ -40,7 +40,7 @@ build: venv
 	rm -rf .lab/build && mkdir -p .lab/build
 	$(BIN)/ansible-galaxy collection build --output-path .lab/build .
 	$(BIN)/ansible-galaxy collection install --force --no-deps -p .lab/build/collections .lab/build/lifeboat-dr-*.tar.gz
-	for m in db_dump db_restore db_fingerprint backup_rotate backup_offsite; do \
+	for m in db_dump db_restore db_fingerprint backup_rotate backup_offsite pitr_restore service_verify; do \
 	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.lab/build/collections $(BIN)/ansible-doc -j lifeboat.dr.$$m \
 	    | grep -q '"module": "'$$m'"' || { echo "ansible-doc cannot read lifeboat.dr.$$m from the built collection"; exit 1; }; done
 	test -f .lab/build/collections/ansible_collections/lifeboat/dr/roles/backup_agent/meta/argument_specs.yml
