@@ -156,27 +156,40 @@ def _pg_amcheck(runner):
 def integrity(runner, spec):
     """Engine integrity beyond row counts: pg_amcheck of indexes and heap, SQLite integrity_check."""
     if spec["engine"] == "postgresql":
-        conn = spec["connection"]
-        argv = [_pg_amcheck(runner), "--install-missing", "--heapallindexed", "--no-password"]
-        if os.geteuid() == 0:
-            # amcheck needs a superuser: root asks as postgres over the local socket.
-            argv = ["runuser", "-u", "postgres", "--"] + argv + (["-p", str(conn.port)] if conn.port else []) + [
-                "-d", spec["database"]]
-        else:
-            argv += conn.args(spec["database"])
-        # pg_amcheck reports corruption on stdout, so read both streams rather than runner.run's stderr.
-        runner.record([argv])
-        env = dict(runner.env, **(conn.env() if os.geteuid() != 0 else {}))
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip() and "NOTICE" not in line]
-            return False, "pg_amcheck exit %d: %s" % (proc.returncode, " | ".join(lines)[:800])
-        return True, "pg_amcheck: every B-tree index and table of %s is consistent" % spec["database"]
+        return _postgresql_integrity(runner, spec["connection"], spec["database"])
     if spec["engine"] == "sqlite":
         with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % spec["path"], uri=True)) as conn:
             result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         return result == ["ok"], "integrity_check: %s" % "; ".join(result[:5])
     return None
+
+
+def _postgresql_integrity(runner, conn, database):
+    if os.geteuid() == 0:
+        # amcheck needs a superuser: root asks as postgres over the local socket.
+        prefix, target, env = ["runuser", "-u", "postgres", "--"], (
+            ["-p", str(conn.port)] if conn.port else []) + ["-d", database], {}
+    else:
+        prefix, target, env = [], conn.args(database), conn.env()
+    env = dict(runner.env, **env)
+    psql = prefix + [runner.binary("psql"), "-XAtq", "-v", "ON_ERROR_STOP=1", "-w"] + target
+    # The amcheck extension is created for the check and dropped again when it was not there:
+    # left in place it would enter the next backup, which a non-superuser could then not restore.
+    had_amcheck = runner.run(psql + ["-c", "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'"],
+                             env=env).decode().strip() != "0"
+    argv = prefix + [_pg_amcheck(runner), "--install-missing", "--heapallindexed", "--no-password"] + target
+    # pg_amcheck reports corruption on stdout, so read both streams rather than runner.run's stderr.
+    runner.record([argv])
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    finally:
+        if not had_amcheck:
+            runner.run(psql + ["-c", "DROP EXTENSION IF EXISTS amcheck"], env=env)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip() and "NOTICE" not in line]
+        return False, "pg_amcheck exit %d: %s" % (proc.returncode, " | ".join(lines)[:800])
+    return True, "pg_amcheck: every B-tree index and table of %s is consistent (amcheck %s)" % (
+        database, "kept, it was installed" if had_amcheck else "installed for the check and dropped")
 
 
 def run_checks(runner, spec, level, now):

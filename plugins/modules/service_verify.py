@@ -20,10 +20,12 @@ description:
     connections, that the newest backup is younger than O(max_backup_age_hours), and the newest backup's sha256.
   - V(full) adds the data check (rows per table, Redis keys per database, or directory entries, against the
     newest backup's metadata; see O(rows)), C(pg_amcheck --heapallindexed --install-missing) of every B-tree
-    index and table for PostgreSQL (it creates the C(amcheck) extension when missing; as root it runs as the
-    C(postgres) OS user, since amcheck needs a superuser), and C(PRAGMA integrity_check) for SQLite.
+    index and table for PostgreSQL (it creates the C(amcheck) extension when missing and drops it afterwards,
+    so it never enters a backup; as root it runs as the C(postgres) OS user, since amcheck needs a superuser),
+    and C(PRAGMA integrity_check) for SQLite.
   - V(smoke) adds the application's HTTP flows in O(smoke_requests).
-  - Only reads; check mode runs the same checks.
+  - Leaves nothing behind (the smoke requests do what the application does with them); check mode runs the same
+    checks.
 author:
   - Lifeboat contributors
 options:

@@ -38,6 +38,8 @@ def test_side_database_holds_the_backup_and_passes_full_checks(lab, side_copy):
     checks, result = _verify(lab, rows="exact")
     assert result["summary"]["failed"] == 0, result["checks"]
     assert "consistent" in checks["integrity"]["detail"]
+    # amcheck was installed for the check only: it must not ride into the next backup.
+    assert psql("SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'", SIDE) == "0"
     assert lab["password"] not in result.output
 
 

@@ -1,0 +1,76 @@
+"""restore.yml's targets through the playbook, as users run it, and the PITR role's idempotence."""
+import os
+import subprocess
+
+import pytest
+
+from labhost import BIN, ROOT, _env, pg_content, psql, sh, sqlite_content
+
+APP_DB = "/var/lib/sampleapp/app.db"
+
+
+def _playbook(name, *extra):
+    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s" % name] + list(extra), cwd=ROOT,
+                          env=dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"),
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_staging_target_restores_beside_production_without_stopping_the_app(lab):
+    sh("rm -f %s.staging" % APP_DB)
+    before = sqlite_content(APP_DB)
+    proc = _playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appsqlite"]}')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "into %s.staging" % APP_DB in proc.stdout
+    assert sqlite_content(APP_DB) == before
+    staged = sqlite_content(APP_DB + ".staging")
+    assert staged["notes"].split(":")[0].isdigit() and set(staged) == set(before)
+    assert sh("systemctl show -p NRestarts --value sampleapp").strip() == "0"
+    sh("rm -f %s.staging" % APP_DB)
+
+
+def test_a_redis_service_has_no_staging_target(lab):
+    proc = _playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appcache"]}')
+    assert proc.returncode != 0
+    assert "one dataset per instance" in proc.stdout
+
+
+def test_skip_verify_into_production_needs_confirmation(lab):
+    proc = _playbook("restore.yml", "-e", "lifeboat_skip_verify=yes", "-e", '{"lifeboat_only": ["appsqlite"]}')
+    assert proc.returncode != 0
+    assert "lifeboat_skip_verify=yes into production" in proc.stdout
+
+
+def test_another_host_target_restores_there_from_offsite(lab):
+    proc = _playbook("restore.yml", "-e", "lifeboat_target=restoretest1", "-e", "lifeboat_source=offsite",
+                     "-e", '{"lifeboat_only": ["appdb"]}')
+    try:
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        on_test_host = subprocess.run(
+            ["docker", "exec", "lifeboat-lab-restoretest1", "runuser", "-u", "postgres", "--", "psql", "-XAtq",
+             "-d", "appdb", "-c", "SELECT count(*) FROM orders"], capture_output=True, text=True, check=True)
+        assert int(on_test_host.stdout.strip()) > 0
+        assert pg_content("appdb")  # production still there, untouched by the run
+        left = subprocess.run(["docker", "exec", "lifeboat-lab-restoretest1", "ls", "/run/lifeboat-restore"],
+                              capture_output=True, text=True, check=False)
+        assert left.returncode != 0  # the identities were removed
+    finally:
+        subprocess.run(["docker", "exec", "lifeboat-lab-restoretest1", "bash", "-c",
+                        "runuser -u postgres -- psql -XAtqc 'DROP DATABASE IF EXISTS appdb WITH (FORCE)'; "
+                        "rm -rf /var/backups/lifeboat/appdb"], check=False)
+
+
+def test_pitr_role_is_idempotent(lab):
+    proc = _playbook("postgresql_pitr.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    recap = [line for line in proc.stdout.splitlines() if line.startswith("app1 ")][-1]
+    assert "changed=0" in recap, recap
+    assert psql("SHOW archive_mode") == "on"
+    assert psql("SHOW archive_command").startswith("/usr/local/bin/lifeboat-pitr archive-wal")
+    assert sh("stat -c '%a %U' /var/backups/lifeboat-pitr/15-main").split() == ["700", "postgres"]
+
+
+@pytest.mark.parametrize("bad", ["relative/repo", "/var/backups/it's"])
+def test_pitr_role_refuses_a_repository_path_that_cannot_go_into_archive_command(lab, bad):
+    proc = _playbook("postgresql_pitr.yml", "-e", "postgresql_pitr_repository=%s" % bad)
+    assert proc.returncode != 0
+    assert "postgresql_pitr_repository must be an absolute path" in proc.stdout
