@@ -1,4 +1,5 @@
 """restore.yml's targets through the playbook, as users run it, and the PITR role's idempotence."""
+import json
 import os
 import subprocess
 
@@ -71,6 +72,6 @@ def test_pitr_role_is_idempotent(lab):
 
 @pytest.mark.parametrize("bad", ["relative/repo", "/var/backups/it's"])
 def test_pitr_role_refuses_a_repository_path_that_cannot_go_into_archive_command(lab, bad):
-    proc = _playbook("postgresql_pitr.yml", "-e", "postgresql_pitr_repository=%s" % bad)
+    proc = _playbook("postgresql_pitr.yml", "-e", json.dumps({"postgresql_pitr_repository": bad}))
     assert proc.returncode != 0
     assert "postgresql_pitr_repository must be an absolute path" in proc.stdout
