@@ -24,6 +24,13 @@ class Result(dict):
     output = ""
 
 
+def playbook(name, *extra, timeout=900):
+    """ansible-playbook playbooks/<name> as users run it (default output, for the tests to read)."""
+    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s" % name] + list(extra), cwd=ROOT,
+                          env=dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"),
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def run_module(module, args, check=False, verbosity=0):
     argv = [os.path.join(BIN, "ansible"), HOST, "-m", "lifeboat.dr." + module, "-a", json.dumps(args)]
     if check:

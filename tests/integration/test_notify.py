@@ -2,15 +2,13 @@
 import email
 import http.server
 import json
-import os
 import socketserver
-import subprocess
 import threading
 import uuid
 
 import pytest
 
-from labhost import BIN, ROOT, _env, sh
+from labhost import playbook, sh
 
 
 class SMTPHandler(socketserver.StreamRequestHandler):
@@ -88,9 +86,7 @@ def test_a_failed_service_is_notified_everywhere_and_the_others_still_run(lab, l
     }
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra))
-    env = dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
-    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/backup.yml", "-e", "@%s" % vars_file, "-v"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    run = playbook("backup.yml", "-e", "@%s" % vars_file, "-v")
     output = run.stdout + run.stderr
     try:
         assert run.returncode != 0, output

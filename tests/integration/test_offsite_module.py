@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from labhost import BIN, ROOT, run_module, sh, sqlite_content
+from labhost import BIN, ROOT, playbook, run_module, sh, sqlite_content
 from test_offsite import AZURITE_ACCOUNT, AZURITE_KEY, azure_store, free_port, gcs_store, start_server, stop_server
 
 
@@ -125,10 +125,11 @@ def test_cloud_push_pull_restore_from_the_host(site, cloud):
 def test_offsite_sync_playbook_mirrors_the_whole_tree_to_the_lab_store(lab):
     """offsite_sync.yml with the lab inventory: every local backup on app1 ends up in the S3 stand-in."""
     import boto3
-    from labhost import _env
-    run = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/offsite_sync.yml"], cwd=ROOT,
-                         env=dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"), capture_output=True,
-                         text=True, timeout=600)
+    # A backup that only exists locally (a service the agent does not know): the sync must pick it up.
+    local_only = "sync-%s" % uuid.uuid4().hex[:8]
+    dumped = run_module("db_dump", {"engine": "sqlite", "service": local_only, "path": "/var/lib/sampleapp/app.db"})
+    assert not dumped.get("failed"), dumped.get("msg")
+    run = playbook("offsite_sync.yml")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     with open(os.path.join(ROOT, ".lab", "secrets", "s3_secret")) as handle:
         secret = handle.read().split()[0]
@@ -144,6 +145,8 @@ def test_offsite_sync_playbook_mirrors_the_whole_tree_to_the_lab_store(lab):
     data = dict((name, size) for name, size in local.items() if not name.endswith(".metadata.json"))
     assert data and all(remote.get(name) == size for name, size in data.items()), (data, remote)
     assert all(name in remote for name in local if name.endswith(".metadata.json"))
+    assert any(name.startswith(local_only + "/") for name in data)
+    sh("rm -rf /var/backups/lifeboat/%s" % local_only)
 
 
 def test_a_timer_run_backs_up_and_copies_offsite(lab):

@@ -1,25 +1,19 @@
 """restore.yml's targets through the playbook, as users run it, and the PITR role's idempotence."""
 import json
-import os
 import subprocess
 
 import pytest
 
-from labhost import BIN, ROOT, _env, pg_content, psql, sh, sqlite_content
+from labhost import pg_content, playbook, psql, sh, sqlite_content
 
 APP_DB = "/var/lib/sampleapp/app.db"
 
 
-def _playbook(name, *extra):
-    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s" % name] + list(extra), cwd=ROOT,
-                          env=dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"),
-                          capture_output=True, text=True, timeout=900)
 
-
-def test_staging_target_restores_beside_production_without_stopping_the_app(lab):
+def test_staging_target_restores_beside_production_without_stopping_the_app(lab_backups):
     sh("rm -f %s.staging" % APP_DB)
     before = sqlite_content(APP_DB)
-    proc = _playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appsqlite"]}')
+    proc = playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appsqlite"]}')
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "into %s.staging" % APP_DB in proc.stdout
     assert sqlite_content(APP_DB) == before
@@ -30,19 +24,19 @@ def test_staging_target_restores_beside_production_without_stopping_the_app(lab)
 
 
 def test_a_redis_service_has_no_staging_target(lab):
-    proc = _playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appcache"]}')
+    proc = playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appcache"]}')
     assert proc.returncode != 0
     assert "one dataset per instance" in proc.stdout
 
 
 def test_skip_verify_into_production_needs_confirmation(lab):
-    proc = _playbook("restore.yml", "-e", "lifeboat_skip_verify=yes", "-e", '{"lifeboat_only": ["appsqlite"]}')
+    proc = playbook("restore.yml", "-e", "lifeboat_skip_verify=yes", "-e", '{"lifeboat_only": ["appsqlite"]}')
     assert proc.returncode != 0
     assert "lifeboat_skip_verify=yes into production" in proc.stdout
 
 
-def test_another_host_target_restores_there_from_offsite(lab):
-    proc = _playbook("restore.yml", "-e", "lifeboat_target=restoretest1", "-e", "lifeboat_source=offsite",
+def test_another_host_target_restores_there_from_offsite(lab_backups):
+    proc = playbook("restore.yml", "-e", "lifeboat_target=restoretest1", "-e", "lifeboat_source=offsite",
                      "-e", '{"lifeboat_only": ["appdb"]}')
     try:
         assert proc.returncode == 0, proc.stdout[-3000:]
@@ -61,7 +55,7 @@ def test_another_host_target_restores_there_from_offsite(lab):
 
 
 def test_pitr_role_is_idempotent(lab):
-    proc = _playbook("postgresql_pitr.yml")
+    proc = playbook("postgresql_pitr.yml")
     assert proc.returncode == 0, proc.stdout[-3000:]
     recap = [line for line in proc.stdout.splitlines() if line.startswith("app1 ")][-1]
     assert "changed=0" in recap, recap
@@ -72,6 +66,6 @@ def test_pitr_role_is_idempotent(lab):
 
 @pytest.mark.parametrize("bad", ["relative/repo", "/var/backups/it's"])
 def test_pitr_role_refuses_a_repository_path_that_cannot_go_into_archive_command(lab, bad):
-    proc = _playbook("postgresql_pitr.yml", "-e", json.dumps({"postgresql_pitr_repository": bad}))
+    proc = playbook("postgresql_pitr.yml", "-e", json.dumps({"postgresql_pitr_repository": bad}))
     assert proc.returncode != 0
     assert "postgresql_pitr_repository must be an absolute path" in proc.stdout

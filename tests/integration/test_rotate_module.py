@@ -1,5 +1,4 @@
 """backup_rotate on the lab host: GFS decisions on a real repository, check mode, lock."""
-import json
 import uuid
 
 import pytest

@@ -1,21 +1,20 @@
 """Verification levels, restores into side databases, and the restore test, on the real lab hosts."""
 import json
-import os
 import subprocess
 
 import pytest
 
-from labhost import BIN, ROOT, _env, pg_content, psql, run_module, sh
+from labhost import pg_content, playbook, psql, run_module, sh
 
 SIDE = "appdb_side"
 
 
 @pytest.fixture(scope="module")
-def side_copy(lab):
+def side_copy(lab_backups):
     """appdb's newest backup restored into a side database (production must not notice)."""
     before = pg_content("appdb")
     result = run_module("db_restore", {"engine": "postgresql", "service": "appdb", "database": SIDE,
-                                       "login_user": "lifeboat", "login_password": lab["password"],
+                                       "login_user": "lifeboat", "login_password": lab_backups["password"],
                                        "age_identity_file": "/etc/lifeboat/services/appdb.age-identity",
                                        "confirm": True})
     assert result["changed"] and result["target"] == SIDE, result.get("msg")
@@ -76,15 +75,10 @@ def test_quick_catches_a_stopped_service_and_a_stale_backup(lab, side_copy):
     assert checks["accepts connections"]["status"] == "PASS"
 
 
-def _playbook(name, *extra):
-    return subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/%s" % name] + list(extra), cwd=ROOT,
-                          env=dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default"),
-                          capture_output=True, text=True, timeout=900)
 
-
-def test_verify_playbook_reports_and_fails_on_a_failed_check(lab, tmp_path):
+def test_verify_playbook_reports_and_fails_on_a_failed_check(lab_backups, tmp_path):
     report = tmp_path / "report.json"
-    proc = _playbook("verify.yml", "-e", "lifeboat_max_backup_age_hours=0.0001", "-e",
+    proc = playbook("verify.yml", "-e", "lifeboat_max_backup_age_hours=0.0001", "-e",
                      "lifeboat_verify_report=%s" % report)
     assert proc.returncode != 0
     assert "RESULT: SOME CHECKS FAILED" in proc.stdout
@@ -95,9 +89,9 @@ def test_verify_playbook_reports_and_fails_on_a_failed_check(lab, tmp_path):
     assert data["failed"] == 5 and data["total"] > 10
 
 
-def test_restore_test_runs_end_to_end_and_leaves_no_scratch_copy(lab, tmp_path):
+def test_restore_test_runs_end_to_end_and_leaves_no_scratch_copy(lab_backups, tmp_path):
     report = tmp_path / "restore-test.json"
-    proc = _playbook("restore_test.yml", "-e", "lifeboat_restore_test_report=%s" % report)
+    proc = playbook("restore_test.yml", "-e", "lifeboat_restore_test_report=%s" % report)
     assert proc.returncode == 0, proc.stdout[-3000:]
     tests = json.loads(report.read_text())["tests"]
     assert {t["service"]: t["result"] for t in tests} == {name: "PASS" for name in (

@@ -1,7 +1,6 @@
 """GFS rotation: properties over random calendars, and the safety rules."""
 import datetime
 import os
-import random
 
 import pytest
 from hypothesis import given, settings, strategies as st
