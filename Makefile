@@ -1,6 +1,7 @@
 # Lifeboat: the two commands of the README, and the steps they are made of.
 #   make drill   set up, bring up the lab, run the DR drill (prints PASS/FAIL)
 #   make test    set up, lint, unit tests, integration tests on the lab, molecule
+#   make bench   set up, then bench/run.py (BENCH_ARGS="--size-gb 5 --repeat 5" to change it)
 # Both are safe to run again: set-up steps check before they act.
 
 SHELL := /bin/bash
@@ -11,13 +12,21 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook
 
-.PHONY: drill test setup venv lab-up lab-down lint build unit integration molecule clean
+.PHONY: drill test bench bench-down setup venv lab-up lab-down lint build unit integration molecule clean
 
 drill: setup lab-up
 	rm -f .lab/drill/*-summary.*
 	$(PLAYBOOK) playbooks/drill.yml; status=$$?; cat .lab/drill/*-summary.txt 2>/dev/null; exit $$status
 
 test: setup lint build unit lab-up integration molecule
+
+# A measurement, not a test: figures go to bench/results/<date>.{json,md}.
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The benchmark's containers only (the lab's own stay).
+bench-down:
+	docker rm -f lifeboat-lab-benchdb $$(seq -f 'lifeboat-lab-fleet%02g' 1 10) >/dev/null 2>&1 || true
 
 setup:
 	lab/setup.sh all
