@@ -24,6 +24,7 @@ import tempfile
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 FORMATS = {"custom": "dump", "directory": "dir.tar"}
+SPOOLED = "archive.dump"
 _END = "__lifeboat_end__"
 MAX_IDENT = 63
 
@@ -188,6 +189,12 @@ def _unpack(runner, head, work_dir):
     return target
 
 
+def _spool(runner, head, work_dir):
+    target = tempfile.mkdtemp(prefix=".lifeboat-unpack-", dir=work_dir)
+    runner.pipeline(head + [[runner.binary("dd"), "of=" + os.path.join(target, SPOOLED), "bs=1M", "status=none"]])
+    return target
+
+
 def database_exists(runner, conn, name):
     return bool(query(runner, conn, conn.maintenance_db,
                       "SELECT 1 FROM pg_database WHERE datname = %s" % quote_literal(name)))
@@ -218,12 +225,15 @@ def restore_into_scratch(runner, conn, head, meta, target, work_dir, jobs=1):
     query(runner, conn, admin, create)
     try:
         pg_restore = [runner.binary("pg_restore"), "--exit-on-error", "--no-password"] + conn.args(scratch)
-        if content.get("format", "custom") == "custom":
+        if content.get("format", "custom") == "custom" and jobs <= 1:
             runner.pipeline(head + [pg_restore + ["--single-transaction"]], env=conn.env())
         else:
-            unpacked = _unpack(runner, head, work_dir)
+            # pg_restore -j needs a seekable archive: unpack the directory format, or spool the custom one.
+            unpacked = _unpack(runner, head, work_dir) if content.get("format") == "directory" else \
+                _spool(runner, head, work_dir)
             try:
-                runner.run(pg_restore + ["-j", str(jobs), unpacked], env=conn.env())
+                archive = unpacked if content.get("format") == "directory" else os.path.join(unpacked, SPOOLED)
+                runner.run(pg_restore + ["-j", str(jobs), archive], env=conn.env())
             finally:
                 shutil.rmtree(unpacked, ignore_errors=True)
         counts = table_counts(lambda sql: query(runner, conn, scratch, sql))

@@ -87,7 +87,10 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
         checksum = "not verified (skip_verify)"
     else:
         checksum = bf.verify_checksum(path, meta)
-        verify_archive(runner, path, meta, encryption)
+        # PostgreSQL restores read the whole archive into a scratch database before the target is
+        # touched: that restore is the read-through, so only a plan (check mode) reads it separately.
+        if check_mode or spec["engine"] != "postgresql":
+            verify_archive(runner, path, meta, encryption)
     target = {"postgresql": spec.get("database"), "mysql": spec.get("database"), "redis": "redis unit %s" % spec.get("redis_unit", "redis-server"),
               "mongodb": "mongodb database %s" % (spec.get("database") or "(all)")}.get(spec["engine"], spec.get("path"))
     exists = _target_exists(runner, spec, target, meta)
@@ -111,7 +114,7 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
         return result
     if spec["engine"] == "postgresql":
         result.update(_restore_postgresql(runner, spec, head, meta, target, safety and pg.safety_name(target, stamp),
-                                          os.path.dirname(path)))
+                                          path))
     elif spec["engine"] == "mysql":
         result.update(_restore_mysql(runner, spec, head, meta, target, safety, stamp))
     elif spec["engine"] == "mongodb":
@@ -153,9 +156,14 @@ def _check_rows(spec, meta, actual, where, untouched=True):
             where, ", target left untouched" if untouched else "", "; ".join(problems)))
 
 
-def _restore_postgresql(runner, spec, head, meta, target, safety, work_dir):
+def _restore_postgresql(runner, spec, head, meta, target, safety, path):
     conn = spec["connection"]
-    scratch, counts = pg.restore_into_scratch(runner, conn, head, meta, target, work_dir, spec.get("jobs", 1))
+    try:
+        scratch, counts = pg.restore_into_scratch(runner, conn, head, meta, target, os.path.dirname(path),
+                                                  spec.get("jobs", 1))
+    except bf.LifeboatError as exc:
+        raise bf.LifeboatError("backup %s did not restore into a scratch database (dropped again; %s was not "
+                               "touched): %s" % (path, target, exc))
     try:
         _check_rows(spec, meta, counts, "scratch database %s" % scratch)
     except bf.LifeboatError:

@@ -63,6 +63,8 @@ def test_round_trip_after_drop_restores_identical_data(pg_args, database, extra)
     assert not restored.get("failed"), restored.get("msg")
     assert restored["target_existed"] is False and restored["safety_copy"] is None
     assert pg_content(database) == before
+    # jobs=2 spooled (custom) or unpacked (directory) the archive beside the backup: nothing of it is left
+    assert not sh("ls -A %s | grep lifeboat-unpack || true" % result["path"].rsplit("/", 1)[0]).strip()
     assert psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '%s'" % database) == "sampleapp"
     assert psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'items_name_idx'", database) == "1"
 
