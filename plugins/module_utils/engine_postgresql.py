@@ -229,10 +229,10 @@ def restore_into_scratch(runner, conn, head, meta, target, work_dir, jobs=1):
             runner.pipeline(head + [pg_restore + ["--single-transaction"]], env=conn.env())
         else:
             # pg_restore -j needs a seekable archive: unpack the directory format, or spool the custom one.
-            unpacked = _unpack(runner, head, work_dir) if content.get("format") == "directory" else \
-                _spool(runner, head, work_dir)
+            directory = content.get("format") == "directory"
+            unpacked = (_unpack if directory else _spool)(runner, head, work_dir)
             try:
-                archive = unpacked if content.get("format") == "directory" else os.path.join(unpacked, SPOOLED)
+                archive = unpacked if directory else os.path.join(unpacked, SPOOLED)
                 runner.run(pg_restore + ["-j", str(jobs), archive], env=conn.env())
             finally:
                 shutil.rmtree(unpacked, ignore_errors=True)
