@@ -24,6 +24,9 @@ import shutil
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
+# Debian packages a host needs for this engine (tar).
+HOST_PACKAGES = ("tar",)
+
 CONSISTENCY = ("stop", "snapshot", "none")
 
 

@@ -26,6 +26,9 @@ import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
+# Debian packages a host needs for this engine (mongodump, mongorestore: from MongoDB's own apt repository, which the host must have).
+HOST_PACKAGES = ("mongodb-database-tools",)
+
 ARCHIVE_MAGIC = b"\x6d\xe2\x99\x81"  # mongodump archive header, little-endian 0x8199e26d
 _DUMPED = re.compile(r"done dumping (\S+) \((\d+) documents?\)")
 _RESTORED = re.compile(r"(\d+) document\(s\) restored successfully\. (\d+) document\(s\) failed to restore")

@@ -29,6 +29,9 @@ import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
+# Debian packages a host needs for this engine (mariadb, mariadb-dump).
+HOST_PACKAGES = ("mariadb-client",)
+
 MAX_IDENT = 64
 DUMP_OPTIONS = ["--single-transaction", "--quick", "--routines", "--triggers", "--events", "--hex-blob",
                 "--default-character-set=utf8mb4"]

@@ -23,6 +23,9 @@ import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
+# Debian packages a host needs for this engine (psql, pg_dump, pg_restore, pg_amcheck).
+HOST_PACKAGES = ("postgresql-client",)
+
 FORMATS = {"custom": "dump", "directory": "dir.tar"}
 SPOOLED = "archive.dump"
 _END = "__lifeboat_end__"

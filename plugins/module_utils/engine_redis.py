@@ -30,6 +30,9 @@ import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
+# Debian packages a host needs for this engine (redis-server: the scratch instance that loads and checks a snapshot).
+HOST_PACKAGES = ("redis-server",)
+
 SAMPLE_SIZE = 20
 RDB_NAME = "dump.rdb"
 AOF_DIR = "appendonlydir"

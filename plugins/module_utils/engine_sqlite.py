@@ -21,6 +21,9 @@ import sqlite3
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, fsync_dir
 
+# Debian packages a host needs for this engine (sqlite3 for integrity checks).
+HOST_PACKAGES = ("sqlite3",)
+
 SIDE_FILES = ("-wal", "-shm", "-journal")
 HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 30
