@@ -1,6 +1,7 @@
 # Lifeboat: the two commands of the README, and the steps they are made of.
 #   make drill   set up, bring up the lab, run the DR drill (prints PASS/FAIL)
 #   make test    set up, lint, unit tests, integration tests on the lab, molecule
+#   make test-fresh  forget everything the machine kept from earlier runs (lab/fresh.sh), then make test
 #   make bench   set up, then bench/run.py (BENCH_ARGS="--size-gb 5 --repeat 5" to change it)
 # Both are safe to run again: set-up steps check before they act.
 
@@ -12,13 +13,18 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook
 
-.PHONY: drill test bench bench-down setup venv lab-up lab-down lint build unit integration molecule clean
+.PHONY: drill test test-fresh bench bench-down setup venv lab-up lab-down lint build unit integration molecule clean
 
 drill: setup lab-up
 	rm -f .lab/drill/*-summary.*
 	$(PLAYBOOK) playbooks/drill.yml; status=$$?; cat .lab/drill/*-summary.txt 2>/dev/null; exit $$status
 
 test: setup lint build unit lab-up integration molecule
+
+# As a newcomer or CI runs it: images, containers, venv, caches and stand-ins gone first.
+test-fresh:
+	lab/fresh.sh
+	$(MAKE) test
 
 # A measurement, not a test: figures go to bench/results/<date>.{json,md}.
 bench: setup

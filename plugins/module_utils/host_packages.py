@@ -36,22 +36,24 @@ ENGINE_PACKAGES = {
 ENCRYPTION_PACKAGES = {"none": (), "age": ("age",), "gpg": ("gnupg",)}
 
 
-def offsite_packages(offsite):
-    """Packages the offsite step of the host commands needs for ``offsite`` (a ``lifeboat_offsite`` dict)."""
-    offsite = offsite or {}
-    packages = []
-    if offsite.get("provider") == "s3":
-        packages.append("python3-boto3")
-    if offsite.get("credentials_file"):
-        # A GCS service-account key is signed with openssl.
-        packages.append("openssl")
+def offsite_packages(stores):
+    """Packages the offsite step needs for ``stores`` (``lifeboat_offsite`` dicts, or one)."""
+    if isinstance(stores, dict):
+        stores = [stores]
+    packages = set()
+    for store in stores or []:
+        if store.get("provider") == "s3":
+            packages.add("python3-boto3")
+        if store.get("credentials_file"):
+            # A GCS service-account key is signed with openssl.
+            packages.add("openssl")
     return packages
 
 
 def host_packages(services=None, offsite=None, extra=None):
     """Sorted Debian package names for ``services`` (inventory service definitions:
-    their engines and encryption methods), the ``offsite`` store and ``extra`` packages."""
-    packages = set(BASE_PACKAGES) | set(extra or []) | set(offsite_packages(offsite))
+    their engines and encryption methods), the ``offsite`` stores and ``extra`` packages."""
+    packages = set(BASE_PACKAGES) | set(extra or []) | offsite_packages(offsite)
     for service in services or []:
         engine = service.get("engine")
         if engine not in ENGINE_PACKAGES:

@@ -48,8 +48,8 @@ def run_module(module, args, check=False, verbosity=0):
     return result
 
 
-def sh(command, check=True):
-    proc = subprocess.run(["docker", "exec", CONTAINER, "bash", "-c", command], capture_output=True, text=True,
+def sh(command, check=True, container=CONTAINER):
+    proc = subprocess.run(["docker", "exec", container, "bash", "-c", command], capture_output=True, text=True,
                           timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (%d): %s %s" % (command, proc.returncode, proc.stdout, proc.stderr))
