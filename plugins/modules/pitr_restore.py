@@ -135,7 +135,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
-from ansible_collections.lifeboat.dr.plugins.module_utils import pitr
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import recovery
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import runner_for
 
 PITR_COMMAND = "/usr/local/bin/lifeboat-pitr"
@@ -157,7 +158,7 @@ def main():
     data_dir = params["data_directory"] or "/var/lib/postgresql/%d/%s" % (params["version"], params["cluster"])
     runner = runner_for(module)
     try:
-        chosen = pitr.plan(repo, params["until"])
+        chosen = window.plan(repo, params["until"])
     except bf.LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     win = chosen["window"]
@@ -178,7 +179,7 @@ def main():
     postgres = pwd.getpwnam("postgres")
     started = time.monotonic()
     try:
-        outcome = pitr.recover(
+        outcome = recovery.recover(
             runner, chosen, data_dir, "postgresql@%s" % name, "%d/%s" % (params["version"], params["cluster"]),
             "/usr/lib/postgresql/%d/bin" % params["version"],
             "%s restore-wal --repository %s %%f %%p" % (PITR_COMMAND, repo), bf.utcnow().strftime("%Y%m%d_%H%M%S"),

@@ -20,7 +20,11 @@ import os
 import sys
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
-from ansible_collections.lifeboat.dr.plugins.module_utils import pitr
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import metrics
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 
@@ -56,7 +60,7 @@ def _write_metrics(args):
         raise bf.LifeboatError("metrics directory %s does not exist" % args.metrics_dir)
     path = os.path.join(args.metrics_dir, "lifeboat_pitr_%s.prom" % args.name)
     with bf.atomic_file(path, 0o644) as handle:
-        handle.write(pitr.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()).encode("utf-8"))
+        handle.write(metrics.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()).encode("utf-8"))
     return path
 
 
@@ -66,31 +70,31 @@ def main(argv=None):
     try:
         if args.command == "archive-wal":
             try:
-                outcome = pitr.archive_wal(runner, args.repository, args.path, args.name, args.level)
+                outcome = archive.archive_wal(runner, args.repository, args.path, args.name, args.level)
             except (bf.LifeboatError, OSError) as exc:
-                pitr.record_archive(args.repository, args.name, False, bf.utcnow(), exc)
+                archive.record_archive(args.repository, args.name, False, bf.utcnow(), exc)
                 raise
-            pitr.record_archive(args.repository, args.name, True, bf.utcnow())
+            archive.record_archive(args.repository, args.name, True, bf.utcnow())
             if outcome != "archived":
                 print("lifeboat-pitr: %s was %s" % (args.name, outcome), file=sys.stderr)
         elif args.command == "restore-wal":
             try:
-                return 0 if pitr.restore_wal(runner, args.repository, args.name, args.path) else 1
-            except (pitr.CorruptWal, OSError) as exc:
+                return 0 if archive.restore_wal(runner, args.repository, args.name, args.path) else 1
+            except (repository.CorruptWal, OSError) as exc:
                 print("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history" % exc,
                       file=sys.stderr)
-                return pitr.ABORT_RECOVERY
+                return archive.ABORT_RECOVERY
         elif args.command == "basebackup":
-            info = pitr.base_backup(runner, args.repository, args.bin_dir, args.level,
+            info = base_backups.base_backup(runner, args.repository, args.bin_dir, args.level,
                                     connection=["-p", args.port] if args.port else None)
-            removed = pitr.expire(args.repository, args.keep)
+            removed = base_backups.expire(args.repository, args.keep)
             print(json.dumps({"base_backup": info["base_id"], "size": info["size"], "start_wal": info["start_wal"],
                               "removed": removed}))
         elif args.command == "status":
-            print(_write_metrics(args) or pitr.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()),
+            print(_write_metrics(args) or metrics.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()),
                   end="" if not args.metrics_dir else "\n")
         else:
-            print(json.dumps(pitr.window_report(args.repository), indent=2))
+            print(json.dumps(window.window_report(args.repository), indent=2))
     except (bf.LifeboatError, OSError) as exc:
         print("lifeboat-pitr: %s" % exc, file=sys.stderr)
         return 1
