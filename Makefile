@@ -24,7 +24,8 @@ test: setup lint build unit lab-up integration molecule
 # As a newcomer or CI runs it: images, containers, venv, caches and stand-ins gone first.
 test-fresh:
 	lab/fresh.sh
-	$(MAKE) test
+	@start=$$(date +%s); $(MAKE) test; status=$$?; \
+	  echo "make test on a fresh machine: $$(( $$(date +%s) - start )) s, exit $$status"; exit $$status
 
 # A measurement, not a test: figures go to bench/results/<date>.{json,md}.
 bench: setup

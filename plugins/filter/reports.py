@@ -14,7 +14,7 @@ version_added: "1.1.0"
 description:
   - Returns C(<directory>/<kind>-<UTC time>.json). The directory is O(directory) when given, else the
     environment variable C(LIFEBOAT_REPORT_DIR), else C($XDG_STATE_HOME/lifeboat/reports), else
-    C(~/.local/state/lifeboat/reports): never the working directory, which AWX and ansible-runner delete
+    C(~/.local/state/lifeboat/reports), never the working directory, which AWX and ansible-runner delete
     after a job.
 options:
   _input:
