@@ -18,9 +18,9 @@ import os
 import sqlite3
 import stat
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mysql as engine_mysql
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import redis as engine_redis
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 _MOD = 1 << 64
@@ -64,7 +64,7 @@ def mysql(runner, conn, database):
 
 def sqlite(path):
     try:
-        conn = sqlite3.connect("file:%s?mode=rw" % path, uri=True, timeout=30)  # rw: see engine_sqlite.snapshot
+        conn = sqlite3.connect("file:%s?mode=rw" % path, uri=True, timeout=30)  # rw: see engines.sqlite.snapshot
     except sqlite3.Error as exc:
         raise LifeboatError("cannot open SQLite database %s: %s" % (path, exc))
     tables = {}

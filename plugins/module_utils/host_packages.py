@@ -13,12 +13,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import directory as engine_directory
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mongodb as engine_mongodb
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mysql as engine_mysql
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql as engine_postgresql
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import redis as engine_redis
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import sqlite as engine_sqlite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 # What every Lifeboat host runs: the host commands (python3), compression, archives.

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lifeboat.dr.plugins.module_utils.engine_postgresql import Connection
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.postgresql import Connection
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"

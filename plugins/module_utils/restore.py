@@ -22,12 +22,12 @@ import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb as mongo
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import directory as tree
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mongodb as mongo
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mysql as mysql
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import redis as redis
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import sqlite as lite
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner, reader_stages, writer_stages

@@ -26,9 +26,9 @@ import sqlite3
 import subprocess
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mysql as mysql
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql as pg
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import redis as redis
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 
 LEVELS = ("quick", "full", "smoke")
