@@ -149,3 +149,31 @@ def test_host_packages_come_from_the_engines():
         assert set(engines.get(name).host_packages) <= set(packages)
     with pytest.raises(LifeboatError, match="service svc: unknown engine 'oracle'; known: directory, mongodb"):
         host_packages([{"name": "svc", "engine": "oracle"}])
+
+
+def test_playbooks_read_engine_properties_through_the_filter():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.lifeboat.dr.plugins.filter.engine_property import engine_property
+
+    assert [name for name in ALL if engine_property(name, "runs_as_root")] == ["directory"]
+    assert dict((name, engine_property(name, "scratch_teardown")) for name in ALL) == {
+        "postgresql": "drop_postgresql_database", "mysql": "drop_mysql_database", "sqlite": None,
+        "directory": None, "redis": "flush_redis", "mongodb": None}
+    assert engine_property("postgresql", "host_packages") == ["postgresql-client"]
+    with pytest.raises(AnsibleFilterError, match="unknown engine 'oracle'"):
+        engine_property("oracle", "runs_as_root")
+    with pytest.raises(AnsibleFilterError, match="unknown engine property 'password'"):
+        engine_property("redis", "password")
+
+
+def test_restore_targets_by_kind():
+    from ansible_collections.lifeboat.dr.plugins.filter.services import restore_target
+
+    for name in ALL:
+        service = {"name": "svc", "engine": name, "database": "db", "path": "/srv/data"}
+        staged = restore_target(service, "staging")
+        kind = engines.get(name).target_kind
+        assert (staged["error"] is not None) == (kind == "instance"), name
+        assert staged["database"] == ("db_staging" if kind == "database" else "db"), name
+        assert staged["path"] == ("/srv/data.staging" if kind == "path" else "/srv/data"), name
+    assert restore_target({"name": "x", "path": "/a"}, "/b")["path"] == "/b"  # no engine: a path
