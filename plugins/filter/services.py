@@ -33,6 +33,8 @@ options:
     default: []
 """
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+
 SECRET_KEYS = ("login_password", "encryption_passphrase", "age_identity")
 
 
@@ -76,6 +78,8 @@ def restore_target(service, target="production", hosts=None):
     """
     target = target or "production"
     engine = service.get("engine")
+    # database: a name on a server; path: a file or directory; instance: one dataset per server.
+    kind = engines.get(engine).target_kind if engines.known(engine) else "path"
     result = {"database": service.get("database"), "path": service.get("path"), "host": None,
               "production": target == "production", "error": None}
     if target == "production":
@@ -83,17 +87,17 @@ def restore_target(service, target="production", hosts=None):
     if target in (hosts or []):
         result["host"] = target
         return result
-    if engine == "redis" or engine == "mongodb":
+    if kind == "instance":
         result["error"] = ("%s keeps one dataset per instance: restore %s onto another host "
                            "(-e lifeboat_target=HOST) or run restore_test.yml" % (engine, service.get("name")))
         return result
     if target == "staging":
-        if engine in ("postgresql", "mysql"):
+        if kind == "database":
             result["database"] = service.get("staging_database") or "%s_staging" % service["database"]
         else:
             result["path"] = service.get("staging_path") or "%s.staging" % service["path"].rstrip("/")
         return result
-    if engine in ("postgresql", "mysql"):
+    if kind == "database":
         result["database"] = target
     elif target.startswith("/"):
         result["path"] = target

@@ -19,21 +19,14 @@ import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory as tree
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb as mongo
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite as lite
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import ENGINES
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
 
+
 def extension(engine, fmt, compression):
-    base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "mysql": "sql", "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar",
-            "mongodb": "mongo.archive"}[engine]
-    return base + EXTENSIONS[compression]
+    return engines.get(engine).extension(fmt) + EXTENSIONS[compression]
 
 
 def plan(spec, when=None):
@@ -60,12 +53,10 @@ def run_dump(spec, runner=None, when=None):
 
     ``spec`` keys: engine, service, backup_root, backup_type, compression,
     compression_level, threads, owner, group, verify; postgresql: database,
-    format, jobs, connection (engine_postgresql.Connection); sqlite: path.
+    format, jobs, connection (engines.postgresql.Connection); sqlite: path.
     """
     runner = runner or Runner()
-    engine = spec["engine"]
-    if engine not in ENGINES:
-        raise bf.LifeboatError("unknown engine %r (expected one of %s)" % (engine, ", ".join(ENGINES)))
+    engines.get(spec["engine"])  # an unknown engine fails before anything is created
     compression = spec.get("compression", "zstd")
     level = check_level(compression, spec.get("compression_level"))
     threads = spec.get("threads", 0)
@@ -89,7 +80,7 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
         try:
             with bf.atomic_file(path, 0o600, uid, gid) as handle:
                 sink = bf.HashingWriter(handle)
-                content = _dump_engine(runner, spec, sink, work_dir, tail)
+                content = engines.get(engine).dump(runner, spec, sink, work_dir, tail)
                 duration = time.monotonic() - started
                 meta = bf.build_metadata(backup_id, engine, spec["service"], where["type"], where["when"], duration,
                                          path, sink.size, sink.checksum, compression, content,
@@ -109,51 +100,11 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
             "executed_commands": runner.executed}
 
 
-def _dump_engine(runner, spec, sink, work_dir, tail):
-    if spec["engine"] == "postgresql":
-        return pg.dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,
-                       fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1))
-    if spec["engine"] == "mysql":
-        return mysql.dump(runner, spec["mysql"], spec["database"], sink, tail)
-    if spec["engine"] == "redis":
-        return redis.dump(runner, spec["redis"], sink, work_dir, tail)
-    if spec["engine"] == "mongodb":
-        return mongo.dump(runner, spec["mongodb"], spec.get("database"), sink, tail)
-    if spec["engine"] == "directory":
-        return tree.dump(runner, spec["path"], sink, work_dir, tail,
-                         consistency=spec.get("consistency", "stop"), stop_services=spec.get("stop_services"))
-    copy = os.path.join(work_dir, "snapshot.sqlite3")
-    content = lite.snapshot(spec["path"], copy)
-    if tail:
-        runner.pipeline([[runner.binary("cat"), copy]] + tail, sink=sink.write)
-    else:
-        with open(copy, "rb") as src:
-            shutil.copyfileobj(src, sink)
-    return content
-
-
 def verify_archive(runner, path, meta, encryption=None, shown_as=None):
     """Prove the file decrypts, decompresses and holds what its engine can read; raise naming the file."""
     engine = meta["engine"]
     try:
         head = reader_stages(runner, meta.get("compression", "none"), path, encryption)
-        if engine == "postgresql":
-            pg.check_archive(runner, head, meta["content"].get("format", "custom"), os.path.dirname(path))
-        elif engine == "mysql":
-            mysql.check_archive(runner, head, meta)
-        elif engine == "directory":
-            tree.check_archive(runner, head)
-        elif engine == "redis":
-            redis.check_archive(runner, head, meta, os.path.dirname(path))
-        elif engine == "mongodb":
-            mongo.check_archive(runner, head, path)
-        else:
-            first = []
-
-            def keep_first(chunk):
-                if not first:
-                    first.append(chunk[:16])
-            runner.pipeline(head, sink=keep_first)
-            lite.check_header(first[0] if first else b"", path)
+        engines.get(engine).check_archive(runner, head, meta, path)
     except bf.LifeboatError as exc:
         raise bf.LifeboatError("backup %s is unreadable: %s" % (shown_as or path, exc))

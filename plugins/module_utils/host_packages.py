@@ -6,32 +6,18 @@
 The one place that knows them: the ``lifeboat.dr.host_tools`` role installs
 what :func:`host_packages` returns, for the backup agent, point-in-time
 recovery and restore hosts alike. Each engine names its own packages
-(``HOST_PACKAGES`` in its module).
+(``HOST_PACKAGES`` in its module, ``host_packages`` of the registry's engine).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_directory
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mongodb
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_sqlite
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 # What every Lifeboat host runs: the host commands (python3), compression, archives.
 BASE_PACKAGES = ("python3", "zstd", "gzip", "tar")
-
-ENGINE_PACKAGES = {
-    "postgresql": engine_postgresql.HOST_PACKAGES,
-    "mysql": engine_mysql.HOST_PACKAGES,
-    "sqlite": engine_sqlite.HOST_PACKAGES,
-    "directory": engine_directory.HOST_PACKAGES,
-    "redis": engine_redis.HOST_PACKAGES,
-    "mongodb": engine_mongodb.HOST_PACKAGES,
-}
 
 ENCRYPTION_PACKAGES = {"none": (), "age": ("age",), "gpg": ("gnupg",)}
 
@@ -56,13 +42,13 @@ def host_packages(services=None, offsite=None, extra=None):
     packages = set(BASE_PACKAGES) | set(extra or []) | offsite_packages(offsite)
     for service in services or []:
         engine = service.get("engine")
-        if engine not in ENGINE_PACKAGES:
+        if not engines.known(engine):
             raise LifeboatError("service %s: unknown engine %r; known: %s" % (
-                service.get("name"), engine, ", ".join(sorted(ENGINE_PACKAGES))))
+                service.get("name"), engine, ", ".join(sorted(engines.names()))))
         method = service.get("encryption") or "none"
         if method not in ENCRYPTION_PACKAGES:
             raise LifeboatError("service %s: unknown encryption %r; known: %s" % (
                 service.get("name"), method, ", ".join(sorted(ENCRYPTION_PACKAGES))))
-        packages.update(ENGINE_PACKAGES[engine])
+        packages.update(engines.get(engine).host_packages)
         packages.update(ENCRYPTION_PACKAGES[method])
     return sorted(packages)

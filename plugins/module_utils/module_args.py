@@ -7,11 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lifeboat.dr.plugins.module_utils.engine_postgresql import Connection
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.postgresql import Connection
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
-ENGINES = ("postgresql", "mysql", "sqlite", "directory", "redis", "mongodb")
+ENGINES = engines.names()
 
 
 def common_argument_spec():
@@ -44,12 +45,9 @@ ENCRYPTION_OPTIONS = ("encryption", "age_recipients", "age_identity_file", "gpg_
                       "encryption_passphrase_file", "encryption_passphrase")
 
 
-COMMON_REQUIRED_IF = [
-    ("engine", "postgresql", ["database"]),
-    ("engine", "mysql", ["database"]),
-    ("engine", "sqlite", ["path"]),
-    ("engine", "directory", ["path"]),
-]
+# What each engine cannot work without: database for the servers, path for files and directories.
+COMMON_REQUIRED_IF = [("engine", name, list(engines.get(name).required_params))
+                      for name in ENGINES if engines.get(name).required_params]
 
 
 def connection_from_params(params):

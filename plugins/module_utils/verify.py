@@ -18,18 +18,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import glob
 import json
-import os
-import sqlite3
 import subprocess
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_postgresql as pg
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_redis as redis
-from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 
 LEVELS = ("quick", "full", "smoke")
 
@@ -90,53 +83,15 @@ def newest_backup(root, service):
 
 def live_counts(runner, spec):
     """``{table: rows}`` of the live service, in the shape of its backups' metadata."""
-    engine = spec["engine"]
-    if engine == "postgresql":
-        return pg.table_counts(lambda sql: pg.query(runner, spec["connection"], spec["database"], sql))
-    if engine == "mysql":
-        return {name: entry["rows"] for name, entry in fingerprint.mysql(runner, spec["mysql"], spec["database"]).items()}
-    if engine == "sqlite":
-        return {name: entry["rows"] for name, entry in fingerprint.sqlite(spec["path"]).items()}
-    if engine == "directory":
-        return {"entries": fingerprint.directory(spec["path"])["."]["rows"]}
-    if engine == "redis":
-        return {name[2:]: entry["rows"] for name, entry in fingerprint.redis(spec["redis"]).items()}
-    raise bf.LifeboatError("no row check for engine %s" % engine)
+    return engines.get(spec["engine"]).live_counts(runner, spec)
 
 
 def expected_counts(engine, content):
-    if engine == "directory":
-        return {"entries": content["directory"]["entries"]}
-    if engine == "redis":
-        part = content["redis"].get("rdb") or content["redis"].get("aof") or {}
-        return {db: int(keys) for db, keys in part.get("keys", {}).items()}
-    return content.get("tables", {})
+    return engines.get(engine).expected_counts(content)
 
 
 def connect(runner, spec):
-    engine = spec["engine"]
-    if engine == "postgresql":
-        version = pg.query(runner, spec["connection"], spec["database"], "SELECT current_setting('server_version')")
-        return True, "PostgreSQL %s, database %s" % (version[0][0], spec["database"])
-    if engine == "mysql":
-        with mysql.Client(spec["mysql"]) as client:
-            version = client.query(runner, "SELECT VERSION()", spec["database"])
-        return True, "MariaDB %s, database %s" % (version[0][0], spec["database"])
-    if engine == "redis":
-        client = redis.connect(spec["redis"])
-        try:
-            return client.call("PING") in (b"PONG", "PONG"), "PING"
-        finally:
-            client.close()
-    if engine == "sqlite":
-        if not os.path.exists(spec["path"]):
-            return False, "%s does not exist" % spec["path"]
-        with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % spec["path"], uri=True)) as conn:
-            tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        return True, "%s opens, %d tables" % (spec["path"], tables)
-    if engine == "directory":
-        return os.path.isdir(spec["path"]), spec["path"]
-    raise bf.LifeboatError("no connection check for engine %s" % engine)
+    return engines.get(spec["engine"]).connect(runner, spec)
 
 
 def unit_active(unit):
@@ -144,52 +99,10 @@ def unit_active(unit):
     return state.stdout.strip() == "active", state.stdout.strip() or state.stderr.strip()
 
 
-def _pg_amcheck(runner):
-    """pg_amcheck is not on PATH on Debian (no pg_wrapper link): take the newest server's."""
-    found = runner.optional_binary("pg_amcheck") or sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_amcheck"), key=lambda path: int(path.split("/")[4]))[-1:]
-    if not found:
-        raise bf.LifeboatError("pg_amcheck not found (it comes with postgresql-client)")
-    return found if isinstance(found, str) else found[0]
-
-
 def integrity(runner, spec):
-    """Engine integrity beyond row counts: pg_amcheck of indexes and heap, SQLite integrity_check."""
-    if spec["engine"] == "postgresql":
-        return _postgresql_integrity(runner, spec["connection"], spec["database"])
-    if spec["engine"] == "sqlite":
-        with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % spec["path"], uri=True)) as conn:
-            result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        return result == ["ok"], "integrity_check: %s" % "; ".join(result[:5])
-    return None
-
-
-def _postgresql_integrity(runner, conn, database):
-    if os.geteuid() == 0:
-        # amcheck needs a superuser: root asks as postgres over the local socket.
-        prefix, target, env = ["runuser", "-u", "postgres", "--"], (
-            ["-p", str(conn.port)] if conn.port else []) + ["-d", database], {}
-    else:
-        prefix, target, env = [], conn.args(database), conn.env()
-    env = dict(runner.env, **env)
-    psql = prefix + [runner.binary("psql"), "-XAtq", "-v", "ON_ERROR_STOP=1", "-w"] + target
-    # The amcheck extension is created for the check and dropped again when it was not there:
-    # left in place it would enter the next backup, which a non-superuser could then not restore.
-    had_amcheck = runner.run(psql + ["-c", "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'"],
-                             env=env).decode().strip() != "0"
-    argv = prefix + [_pg_amcheck(runner), "--install-missing", "--heapallindexed", "--no-password"] + target
-    # pg_amcheck reports corruption on stdout, so read both streams rather than runner.run's stderr.
-    runner.record([argv])
-    try:
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    finally:
-        if not had_amcheck:
-            runner.run(psql + ["-c", "DROP EXTENSION IF EXISTS amcheck"], env=env)
-    if proc.returncode != 0:
-        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip() and "NOTICE" not in line]
-        return False, "pg_amcheck exit %d: %s" % (proc.returncode, " | ".join(lines)[:800])
-    return True, "pg_amcheck: every B-tree index and table of %s is consistent (amcheck %s)" % (
-        database, "kept, it was installed" if had_amcheck else "installed for the check and dropped")
+    """Engine integrity beyond row counts (pg_amcheck, SQLite integrity_check), or None without one."""
+    engine = engines.get(spec["engine"])
+    return engine.integrity(runner, spec) if engine.supports("integrity") else None
 
 
 def run_checks(runner, spec, level, now):
@@ -227,10 +140,10 @@ def run_checks(runner, spec, level, now):
                 expected = expected_counts(spec["engine"], meta["content"])
                 problems = compare_rows(expected, live_counts(runner, spec), spec["rows"])
                 return not problems, "; ".join(problems) if problems else "%d %s as in %s (%s)" % (
-                    len(expected), "tables" if spec["engine"] not in ("redis", "directory") else "counts",
+                    len(expected), engines.get(spec["engine"]).count_unit,
                     meta["backup_id"], spec["rows"].replace("_", " "))
             results.append(guarded("%s: data matches the backup" % service, rows))
-            if spec["engine"] in ("postgresql", "sqlite"):
+            if engines.get(spec["engine"]).supports("integrity"):
                 results.append(guarded("%s: integrity" % service, lambda: integrity(runner, spec)))
     if level == "smoke":
         for request in spec.get("smoke_requests") or []:

@@ -73,31 +73,22 @@ executed_commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, common_argument_spec, connection_from_params, mysql_from_params, redis_from_params,
-    runner_for)
+    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, common_argument_spec, runner_for, spec_from_params)
 
 
 def main():
     argument_spec = common_argument_spec()
     for unused in ("service", "backup_root", "jobs", "lock_timeout", "auth_database") + ENCRYPTION_OPTIONS:
         argument_spec.pop(unused)
-    argument_spec["engine"]["choices"] = ["postgresql", "mysql", "sqlite", "directory", "redis"]
+    argument_spec["engine"]["choices"] = list(engines.names(supporting="fingerprint"))
     module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     runner = runner_for(module)
     try:
-        if module.params["engine"] == "postgresql":
-            tables = fingerprint.postgresql(runner, connection_from_params(module.params), module.params["database"])
-        elif module.params["engine"] == "mysql":
-            tables = fingerprint.mysql(runner, mysql_from_params(module.params), module.params["database"])
-        elif module.params["engine"] == "redis":
-            tables = fingerprint.redis(redis_from_params(module.params))
-        elif module.params["engine"] == "directory":
-            tables = fingerprint.directory(module.params["path"])
-        else:
-            tables = fingerprint.sqlite(module.params["path"])
+        tables = fingerprint.of_service(runner, spec_from_params(module.params))
     except LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     module.exit_json(changed=False, tables=tables, fingerprint=fingerprint.combine(tables),

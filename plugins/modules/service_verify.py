@@ -131,7 +131,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import verify
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    ENCRYPTION_OPTIONS, ENGINES, common_argument_spec, runner_for, spec_from_params)
+    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, ENGINES, common_argument_spec, runner_for, spec_from_params)
 
 
 def main():
@@ -147,9 +147,7 @@ def main():
         health_url=dict(type="str"),
         smoke_requests=dict(type="list", elements="dict", default=[]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=[
-        ("engine", "postgresql", ["database"]), ("engine", "mysql", ["database"]),
-        ("engine", "sqlite", ["path"]), ("engine", "directory", ["path"])])
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=COMMON_REQUIRED_IF)
     runner = runner_for(module)
     checks = verify.run_checks(runner, spec_from_params(module.params), module.params["level"], bf.utcnow())
     module.exit_json(changed=False, checks=checks, summary=verify.summary(checks), executed_commands=runner.executed)

@@ -22,7 +22,15 @@ print("ok")
 
 
 def test_every_module_util_imports_without_ansible():
-    names = sorted(name[:-3] for name in os.listdir(MODULE_UTILS) if name.endswith(".py") and name != "__init__.py")
+    names = []
+    for top, dirs, files in os.walk(MODULE_UTILS):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        package = os.path.relpath(top, MODULE_UTILS).replace(os.sep, ".").lstrip(".")
+        # Packages (engines/) are imported by their own name, their modules by their dotted path.
+        names += [".".join(filter(None, [package, name[:-3] if name != "__init__.py" else ""]))
+                  for name in sorted(files) if name.endswith(".py")]
+    names = sorted(name for name in names if name)
+    assert "engines" in names and "engines.postgresql" in names
     out = subprocess.run([sys.executable, "-c", SCRIPT, os.path.join(ROOT, ".collections")] + names,
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

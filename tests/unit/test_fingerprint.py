@@ -9,7 +9,7 @@ def _db(path, rows):
     conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
     conn.commit()
     conn.close()
-    return fingerprint.sqlite(path)
+    return fingerprint.of_service(None, {"engine": "sqlite", "path": path})
 
 
 def test_same_rows_in_any_order_match_and_one_change_does_not(tmp_path):

@@ -71,7 +71,7 @@ def test_dump_records_counts_and_keeps_the_password_off_argv(tmp_path, fakes):
 def test_not_an_archive_is_never_published(tmp_path, fakes, monkeypatch):
     _, runner = fakes
     monkeypatch.setenv("FAKE_ARCHIVE_BODY", "x")
-    monkeypatch.setattr("ansible_collections.lifeboat.dr.plugins.module_utils.engine_mongodb.ARCHIVE_MAGIC", b"XXXX")
+    monkeypatch.setattr("ansible_collections.lifeboat.dr.plugins.module_utils.engines.mongodb.ARCHIVE_MAGIC", b"XXXX")
     with pytest.raises(LifeboatError, match="not a mongodump archive"):
         run_dump(spec(tmp_path), runner=runner())
     repo = tmp_path / "repo" / "docs"

@@ -4,7 +4,7 @@ import stat
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engine_mysql as mysql
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import mysql
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "data", "mariadb_dump_sample.sql")

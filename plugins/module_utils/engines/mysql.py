@@ -27,7 +27,9 @@ import re
 import shutil
 import tempfile
 
-from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, ensure_dir
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import writer_stages
 
 # Debian packages a host needs for this engine (mariadb, mariadb-dump).
 HOST_PACKAGES = ("mariadb-client",)
@@ -277,3 +279,84 @@ def replace(runner, conn, head, meta, target):
         _create(runner, client, target, info)
         runner.pipeline(head + [client.load_argv(runner, target)])
         return contents(runner, client, target)
+
+
+def fingerprint(runner, conn, database):
+    """Per base table: row count and the sum of 60-bit prefixes of MD5 over every column, QUOTE()d."""
+    lit = quote_literal(database)
+    tables = {}
+    with Client(conn) as client:
+        columns = {}
+        for table, column in client.query(runner, (
+                "SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+                "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME WHERE c.TABLE_SCHEMA = %s "
+                "AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION") % lit):
+            columns.setdefault(table, []).append("QUOTE(%s)" % quote_ident(column))
+        for table, quoted in sorted(columns.items()):
+            row_hash = "CAST(CONV(SUBSTRING(MD5(CONCAT_WS(',', %s)), 1, 15), 16, 10) AS UNSIGNED)" % ", ".join(quoted)
+            rows, total = client.query(runner, "SELECT COUNT(*), COALESCE(SUM(%s), 0) FROM %s.%s" % (
+                row_hash, quote_ident(database), quote_ident(table)))[0]
+            tables[table] = {"rows": int(rows), "hash": "%x" % (int(total) % HASH_MODULUS)}
+    return tables
+
+
+class MySQL(Engine):
+    """The contract (engines/base.py) over the functions above; ``spec["mysql"]`` holds the connection."""
+
+    name = "mysql"
+    host_packages = HOST_PACKAGES
+    required_params = ("database",)
+    target_kind = "database"
+    scratch_teardown = "drop_mysql_database"
+
+    def extension(self, fmt):
+        return "sql"
+
+    def dump(self, runner, spec, sink, work_dir, tail):
+        return dump(runner, spec["mysql"], spec["database"], sink, tail)
+
+    def check_archive(self, runner, head, meta, path):
+        check_archive(runner, head, meta)
+
+    def describe_target(self, spec):
+        return spec.get("database")
+
+    def target_exists(self, runner, spec, target, meta):
+        return database_exists(runner, spec["mysql"], target)
+
+    def restore(self, runner, spec, head, meta, target, job):
+        """Load into a scratch database and check it; then a safety dump, and the target is reloaded."""
+        conn = spec["mysql"]
+        expected_objects = meta["content"].get("objects", {})
+
+        def check(tables, objects, where, untouched=True):
+            job.check_rows(tables, where, untouched)
+            problems = compare_objects(expected_objects, objects)
+            if problems and job.verify_rows:
+                raise LifeboatError("restored objects in %s do not match the backup's metadata%s: %s" % (
+                    where, ", target left untouched" if untouched else "", "; ".join(problems)))
+
+        load_into_scratch(runner, conn, head, meta, target, check)
+        kept = None
+        if job.safety:
+            service_dir = job.service_dir()
+            ensure_dir(service_dir, 0o700)
+            kept = os.path.join(service_dir, "pre-restore-%s-%s.sql.zst" % (target, job.stamp))
+            safety_dump(runner, conn, target, kept, writer_stages(runner, "zstd", 3))
+        tables, objects = replace(runner, conn, head, meta, target)
+        check(tables, objects, "%s (previous data in %s)" % (target, kept or "no safety copy"), untouched=False)
+        return {"safety_copy": kept, "restored_rows": tables, "restored_objects": objects}
+
+    def connect(self, runner, spec):
+        with Client(spec["mysql"]) as client:
+            version = client.query(runner, "SELECT VERSION()", spec["database"])
+        return True, "MariaDB %s, database %s" % (version[0][0], spec["database"])
+
+    def live_counts(self, runner, spec):
+        return {name: entry["rows"] for name, entry in self.fingerprint(runner, spec).items()}
+
+    def fingerprint(self, runner, spec):
+        return fingerprint(runner, spec["mysql"], spec["database"])
+
+
+ENGINE = MySQL()

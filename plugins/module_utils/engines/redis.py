@@ -23,12 +23,12 @@ __metaclass__ = type
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
-from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.redis_resp import Client, RedisError, connect
 
 # Debian packages a host needs for this engine (redis-server: the scratch instance that loads and checks a snapshot).
 HOST_PACKAGES = ("redis-server",)
@@ -36,77 +36,6 @@ HOST_PACKAGES = ("redis-server",)
 SAMPLE_SIZE = 20
 RDB_NAME = "dump.rdb"
 AOF_DIR = "appendonlydir"
-
-
-class RedisError(LifeboatError):
-    pass
-
-
-class Client:
-    """Minimal RESP2 client: enough for admin commands, binary-safe, password kept in memory."""
-
-    def __init__(self, host="127.0.0.1", port=6379, password=None, user=None, unix_socket=None, timeout=30):
-        try:
-            if unix_socket:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.settimeout(timeout)
-                self.sock.connect(unix_socket)
-            else:
-                self.sock = socket.create_connection((host, port), timeout=timeout)
-        except OSError as exc:
-            raise RedisError("cannot connect to Redis at %s: %s" % (unix_socket or "%s:%s" % (host, port), exc))
-        self.buf = self.sock.makefile("rb")
-        if password:
-            self.call(*(["AUTH", user, password] if user else ["AUTH", password]))
-
-    def call(self, *args):
-        payload = b"*%d\r\n" % len(args)
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
-            payload += b"$%d\r\n%s\r\n" % (len(data), data)
-        self.sock.sendall(payload)
-        return self._read()
-
-    def _read(self):
-        line = self.buf.readline()
-        if not line:
-            raise RedisError("Redis closed the connection")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RedisError("Redis answered: %s" % rest.decode("utf-8", "replace"))
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            size = int(rest)
-            if size < 0:
-                return None
-            data = self.buf.read(size + 2)
-            return data[:-2]
-        if kind == b"*":
-            count = int(rest)
-            return None if count < 0 else [self._read() for _ in range(count)]
-        raise RedisError("unexpected Redis reply %r" % line[:40])
-
-    def info(self, section):
-        text = self.call("INFO", section).decode()
-        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
-
-    def config(self, name):
-        reply = self.call("CONFIG", "GET", name)
-        return reply[1].decode() if reply else None
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def connect(conn):
-    return Client(host=conn.get("host") or "127.0.0.1", port=conn.get("port") or 6379, password=conn.get("password"),
-                  user=conn.get("user"), unix_socket=conn.get("unix_socket"))
 
 
 def keyspace(client):
@@ -398,3 +327,76 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
         raise RedisError("Redis restarted but does not hold what the backup's metadata records (keys %s, expected %s);"
                          " previous data kept in %s" % (found["keys"], want["keys"], kept))
     return kept, found
+
+
+def fingerprint(conn):
+    """Per database: key count and an order-independent hash of every key with its serialized value."""
+    client = connect(conn)
+    tables = {}
+    try:
+        for db in sorted(keyspace(client)):
+            client.call("SELECT", db)
+            cursor, count, total = b"0", 0, 0
+            while True:
+                cursor, keys = client.call("SCAN", cursor, "COUNT", 1000)
+                for key in keys:
+                    value = client.call("DUMP", key) or b""
+                    count += 1
+                    total += int.from_bytes(hashlib.sha256(key + b"\0" + value).digest()[:8], "big")
+                if cursor == b"0":
+                    break
+            tables["db" + db] = {"rows": count, "hash": "%x" % (total % HASH_MODULUS)}
+    finally:
+        client.close()
+    return tables
+
+
+class Redis(Engine):
+    """The contract (engines/base.py) over the functions above; ``spec["redis"]`` holds the connection."""
+
+    name = "redis"
+    host_packages = HOST_PACKAGES
+    target_kind = "instance"
+    always_safety_copy = True  # the data files are moved aside, never deleted
+    count_unit = "counts"
+    scratch_teardown = "flush_redis"
+
+    def extension(self, fmt):
+        return "redis.tar"
+
+    def dump(self, runner, spec, sink, work_dir, tail):
+        return dump(runner, spec["redis"], sink, work_dir, tail)
+
+    def check_archive(self, runner, head, meta, path):
+        check_archive(runner, head, meta, os.path.dirname(path))
+
+    def describe_target(self, spec):
+        return "redis unit %s" % spec.get("redis_unit", "redis-server")
+
+    def target_exists(self, runner, spec, target, meta):
+        return instance_has_data(spec["redis"], meta["content"]["redis"].get("settings"))
+
+    def restore(self, runner, spec, head, meta, target, job):
+        kept, found = restore(runner, head, spec["redis"], meta, spec.get("redis_unit", "redis-server"),
+                              spec.get("redis_restore_type", "rdb"), job.stamp, job.work_dir)
+        return {"safety_copy": kept, "restored": found}
+
+    def expected_counts(self, content):
+        part = content["redis"].get("rdb") or content["redis"].get("aof") or {}
+        return {db: int(keys) for db, keys in part.get("keys", {}).items()}
+
+    def connect(self, runner, spec):
+        client = connect(spec["redis"])
+        try:
+            return client.call("PING") in (b"PONG", "PONG"), "PING"
+        finally:
+            client.close()
+
+    def live_counts(self, runner, spec):
+        return {name[2:]: entry["rows"] for name, entry in fingerprint(spec["redis"]).items()}
+
+    def fingerprint(self, runner, spec):
+        return fingerprint(spec["redis"])
+
+
+ENGINE = Redis()

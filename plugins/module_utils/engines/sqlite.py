@@ -14,12 +14,15 @@ __metaclass__ = type
 
 import contextlib
 import grp
+import hashlib
 import os
 import pwd
 import shutil
 import sqlite3
+import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, fsync_dir
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
 # Debian packages a host needs for this engine (sqlite3 for integrity checks).
 HOST_PACKAGES = ("sqlite3",)
@@ -174,3 +177,109 @@ def safety_copy(target, dest):
     for path in written:
         os.chmod(path, 0o600)
     return written
+
+
+def fingerprint(path):
+    """Per table: row count and the sum of 64-bit prefixes of sha256 over each row's repr."""
+    try:
+        conn = sqlite3.connect("file:%s?mode=rw" % path, uri=True, timeout=30)  # rw: see snapshot
+    except sqlite3.Error as exc:
+        raise LifeboatError("cannot open SQLite database %s: %s" % (path, exc))
+    tables = {}
+    with contextlib.closing(conn):
+        try:
+            names = [row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            for name in names:
+                rows, total = 0, 0
+                for row in conn.execute('SELECT * FROM "%s"' % name.replace('"', '""')):
+                    rows += 1
+                    total += int.from_bytes(hashlib.sha256(repr(row).encode("utf-8")).digest()[:8], "big")
+                tables[name] = {"rows": rows, "hash": "%x" % (total % HASH_MODULUS)}
+        except sqlite3.Error as exc:
+            raise LifeboatError("cannot read SQLite database %s: %s" % (path, exc))
+    return tables
+
+
+class SQLite(Engine):
+    """The contract (engines/base.py) over the functions above; ``spec["path"]`` is the database file."""
+
+    name = "sqlite"
+    host_packages = HOST_PACKAGES
+    required_params = ("path",)
+    target_kind = "path"
+
+    def extension(self, fmt):
+        return "sqlite3"
+
+    def dump(self, runner, spec, sink, work_dir, tail):
+        copy = os.path.join(work_dir, "snapshot.sqlite3")
+        content = snapshot(spec["path"], copy)
+        if tail:
+            runner.pipeline([[runner.binary("cat"), copy]] + tail, sink=sink.write)
+        else:
+            with open(copy, "rb") as src:
+                shutil.copyfileobj(src, sink)
+        return content
+
+    def check_archive(self, runner, head, meta, path):
+        first = []
+
+        def keep_first(chunk):
+            if not first:
+                first.append(chunk[:16])
+        runner.pipeline(head, sink=keep_first)
+        check_header(first[0] if first else b"", path)
+
+    def describe_target(self, spec):
+        return spec.get("path")
+
+    def target_exists(self, runner, spec, target, meta):
+        return os.path.exists(target)
+
+    def restore(self, runner, spec, head, meta, target, job):
+        """Unpack beside the target and check it; then a safety copy, and the backup API writes it in."""
+        directory = os.path.dirname(target) or "."
+        if not os.path.isdir(directory):
+            raise LifeboatError("directory %s of the SQLite target does not exist" % directory)
+        work_dir = tempfile.mkdtemp(prefix=".lifeboat-restore-", dir=directory)
+        try:
+            copy = os.path.join(work_dir, "restore.sqlite3")
+            with open(copy, "wb") as handle:
+                runner.pipeline(head, sink=handle.write)
+            counts = validate_copy(copy)
+            job.check_rows(counts, "the unpacked copy of backup %s" % meta["backup_id"])
+            kept = []
+            if job.safety:
+                kept = safety_copy(target, "%s.pre-restore-%s" % (target, job.stamp))
+            # Side files of a database that is gone would be replayed into the new one.
+            for orphan in ([] if job.exists else orphan_side_files(target)):
+                moved = "%s.orphan-%s" % (orphan, job.stamp)
+                os.rename(orphan, moved)
+                kept.append(moved)
+            restored = apply(copy, target, meta["content"].get("source"))
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        job.check_rows(restored, target, untouched=False)
+        return {"safety_copy": kept[0] if kept else None, "kept_files": kept, "restored_rows": restored}
+
+    def connect(self, runner, spec):
+        if not os.path.exists(spec["path"]):
+            return False, "%s does not exist" % spec["path"]
+        with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % spec["path"], uri=True)) as conn:
+            tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        return True, "%s opens, %d tables" % (spec["path"], tables)
+
+    def live_counts(self, runner, spec):
+        return {name: entry["rows"] for name, entry in fingerprint(spec["path"]).items()}
+
+    def fingerprint(self, runner, spec):
+        return fingerprint(spec["path"])
+
+    def integrity(self, runner, spec):
+        with contextlib.closing(sqlite3.connect("file:%s?mode=ro" % spec["path"], uri=True)) as conn:
+            result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        return result == ["ok"], "integrity_check: %s" % "; ".join(result[:5])
+
+
+ENGINE = SQLite()

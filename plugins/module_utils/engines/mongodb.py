@@ -25,6 +25,8 @@ import shutil
 import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import Engine
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import writer_stages
 
 # Debian packages a host needs for this engine (mongodump, mongorestore: from MongoDB's own apt repository, which the host must have).
 HOST_PACKAGES = ("mongodb-database-tools",)
@@ -116,3 +118,39 @@ def restore(runner, head, conn, meta, database, safety_path, tail_for_safety):
         raise LifeboatError("mongorestore restored %d documents (%d failed), the backup's metadata records %d; "
                             "previous data kept in %s" % (restored, failed, expected, safety_path))
     return restored
+
+
+class MongoDB(Engine):
+    """The contract (engines/base.py) over the functions above; ``spec["mongodb"]`` holds the connection.
+
+    No live checks yet (connect, counts, fingerprint): without a client library there is nothing to ask.
+    """
+
+    name = "mongodb"
+    host_packages = HOST_PACKAGES
+    target_kind = "instance"
+    always_safety_copy = True  # a safety dump is always kept beside the backups
+
+    def extension(self, fmt):
+        return "mongo.archive"
+
+    def dump(self, runner, spec, sink, work_dir, tail):
+        return dump(runner, spec["mongodb"], spec.get("database"), sink, tail)
+
+    def check_archive(self, runner, head, meta, path):
+        check_archive(runner, head, path)
+
+    def describe_target(self, spec):
+        return "mongodb database %s" % (spec.get("database") or "(all)")
+
+    def target_exists(self, runner, spec, target, meta):
+        return True  # no client to look inside: a MongoDB restore always needs confirm
+
+    def restore(self, runner, spec, head, meta, target, job):
+        kept = os.path.join(job.service_dir(), "pre-restore-%s.mongo.archive.zst" % job.stamp)
+        restored = restore(runner, head, spec["mongodb"], meta, spec.get("database"), kept,
+                           writer_stages(runner, "zstd", 3))
+        return {"safety_copy": kept, "restored": {"documents": restored}}
+
+
+ENGINE = MongoDB()

@@ -16,12 +16,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import os
 import shutil
 import subprocess
 import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
 # Debian packages a host needs for this engine (psql, pg_dump, pg_restore, pg_amcheck).
 HOST_PACKAGES = ("postgresql-client",)
@@ -37,6 +39,7 @@ TABLES_SQL = (
     "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1"
 )
+_ROW_HASH = "coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0)"
 DATABASE_SQL = (
     "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype, "
     "current_setting('server_version') FROM pg_database WHERE datname = current_database()"
@@ -265,3 +268,110 @@ def swap_in(runner, conn, scratch, target, safety):
         else:
             drop_database(runner, conn, target)
     query(runner, conn, admin, "ALTER DATABASE %s RENAME TO %s" % (quote_ident(scratch), quote_ident(target)))
+
+
+def fingerprint(runner, conn, database):
+    """Per table: row count and the sum of 60-bit prefixes of md5 over each row's text form."""
+    tables = {}
+    for name, quoted in query(runner, conn, database, TABLES_SQL):
+        rows, total = query(runner, conn, database, "SELECT count(*), %s FROM %s t" % (_ROW_HASH, quoted))[0]
+        tables[name] = {"rows": int(rows), "hash": "%x" % (int(total) % HASH_MODULUS)}
+    return tables
+
+
+def _pg_amcheck(runner):
+    """pg_amcheck is not on PATH on Debian (no pg_wrapper link): take the newest server's."""
+    found = runner.optional_binary("pg_amcheck") or sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_amcheck"), key=lambda path: int(path.split("/")[4]))[-1:]
+    if not found:
+        raise LifeboatError("pg_amcheck not found (it comes with postgresql-client)")
+    return found if isinstance(found, str) else found[0]
+
+
+def amcheck(runner, conn, database):
+    """``(ok, detail)`` of pg_amcheck over every B-tree index and heap of ``database``."""
+    if os.geteuid() == 0:
+        # amcheck needs a superuser: root asks as postgres over the local socket.
+        prefix, target, env = ["runuser", "-u", "postgres", "--"], (
+            ["-p", str(conn.port)] if conn.port else []) + ["-d", database], {}
+    else:
+        prefix, target, env = [], conn.args(database), conn.env()
+    env = dict(runner.env, **env)
+    psql = prefix + [runner.binary("psql"), "-XAtq", "-v", "ON_ERROR_STOP=1", "-w"] + target
+    # The amcheck extension is created for the check and dropped again when it was not there:
+    # left in place it would enter the next backup, which a non-superuser could then not restore.
+    had_amcheck = runner.run(psql + ["-c", "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'"],
+                             env=env).decode().strip() != "0"
+    argv = prefix + [_pg_amcheck(runner), "--install-missing", "--heapallindexed", "--no-password"] + target
+    # pg_amcheck reports corruption on stdout, so read both streams rather than runner.run's stderr.
+    runner.record([argv])
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    finally:
+        if not had_amcheck:
+            runner.run(psql + ["-c", "DROP EXTENSION IF EXISTS amcheck"], env=env)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip() and "NOTICE" not in line]
+        return False, "pg_amcheck exit %d: %s" % (proc.returncode, " | ".join(lines)[:800])
+    return True, "pg_amcheck: every B-tree index and table of %s is consistent (amcheck %s)" % (
+        database, "kept, it was installed" if had_amcheck else "installed for the check and dropped")
+
+
+class PostgreSQL(Engine):
+    """The contract (engines/base.py) over the functions above; ``spec["connection"]`` is a Connection."""
+
+    name = "postgresql"
+    host_packages = HOST_PACKAGES
+    required_params = ("database",)
+    target_kind = "database"
+    restore_reads_archive = True
+    scratch_teardown = "drop_postgresql_database"
+
+    def extension(self, fmt):
+        return FORMATS.get(fmt, "dump")
+
+    def dump(self, runner, spec, sink, work_dir, tail):
+        return dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,
+                    fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1))
+
+    def check_archive(self, runner, head, meta, path):
+        check_archive(runner, head, meta["content"].get("format", "custom"), os.path.dirname(path))
+
+    def describe_target(self, spec):
+        return spec.get("database")
+
+    def target_exists(self, runner, spec, target, meta):
+        return database_exists(runner, spec["connection"], target)
+
+    def restore(self, runner, spec, head, meta, target, job):
+        """Scratch database, row check, then rename: the old database is the safety copy."""
+        conn = spec["connection"]
+        safety = job.safety and safety_name(target, job.stamp)
+        try:
+            scratch, counts = restore_into_scratch(runner, conn, head, meta, target, job.work_dir, spec.get("jobs", 1))
+        except LifeboatError as exc:
+            raise LifeboatError("backup %s did not restore into a scratch database (dropped again; %s was not "
+                                "touched): %s" % (job.backup, target, exc))
+        try:
+            job.check_rows(counts, "scratch database %s" % scratch)
+        except LifeboatError:
+            drop_database(runner, conn, scratch)
+            raise
+        swap_in(runner, conn, scratch, target, safety or None)
+        return {"safety_copy": safety or None, "restored_rows": counts}
+
+    def connect(self, runner, spec):
+        version = query(runner, spec["connection"], spec["database"], "SELECT current_setting('server_version')")
+        return True, "PostgreSQL %s, database %s" % (version[0][0], spec["database"])
+
+    def live_counts(self, runner, spec):
+        return table_counts(lambda sql: query(runner, spec["connection"], spec["database"], sql))
+
+    def fingerprint(self, runner, spec):
+        return fingerprint(runner, spec["connection"], spec["database"])
+
+    def integrity(self, runner, spec):
+        return amcheck(runner, spec["connection"], spec["database"])
+
+
+ENGINE = PostgreSQL()

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: Lifeboat contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine contract: what the orchestration (dump, restore, verify, fingerprint) may ask of an engine.
+
+Each engine module under ``engines/`` ends with one instance of a subclass of
+:class:`Engine` (``ENGINE``), and ``engines/__init__.py`` lists it. The
+orchestration never compares engine names: it asks the registry for the
+engine and calls the methods below, or reads its properties.
+
+Properties (class attributes):
+
+``name``                 the ``engine`` value in inventories, module arguments and metadata
+``host_packages``        Debian packages a host needs for it (the module's ``HOST_PACKAGES``)
+``required_params``      module parameters it cannot work without (``required_if``)
+``target_kind``          ``database`` (a name on a server), ``path`` (a file or directory) or
+                         ``instance`` (the whole server: one dataset per instance)
+``always_safety_copy``   the restore keeps the previous data whatever ``safety_copy`` says
+``restore_reads_archive`` the restore into scratch space reads the whole archive before the target
+                         is touched, so a separate read-through would read it twice
+``count_unit``           what ``live_counts`` counts: ``tables``, or ``counts`` (keys, entries)
+``runs_as_root``         the host agent runs its backups as root (it stops units, reads any file)
+``scratch_teardown``     the restore-test step that removes its scratch copy, or None (files only)
+
+Required methods (every engine): ``extension``, ``dump``, ``check_archive``,
+``describe_target``, ``target_exists``, ``restore``, ``expected_counts``.
+
+Checks (``supports(name)`` says whether an engine has them; without, the base
+raises the error the checks report): ``connect``, ``live_counts``,
+``fingerprint``, ``integrity``.
+
+Optional capabilities the failover work adds (absent everywhere today):
+``replication_status``, ``promote``, ``fence``, ``rejoin``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+
+REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exists", "restore", "expected_counts")
+CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
+OPTIONAL = ("replication_status", "promote", "fence", "rejoin")
+PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
+              "restore_reads_archive", "count_unit", "runs_as_root", "scratch_teardown")
+TARGET_KINDS = ("database", "path", "instance")
+
+# Per-table content hashes are sums of 64-bit prefixes, kept modulo 2**64.
+HASH_MODULUS = 1 << 64
+
+
+def compare_counts(expected, actual):
+    """Differences between two ``{table: rows}`` maps, as readable strings."""
+    problems = []
+    for table in sorted(set(expected) | set(actual)):
+        if table not in actual:
+            problems.append("%s missing (expected %d rows)" % (table, expected[table]))
+        elif table not in expected:
+            problems.append("%s not in the backup's metadata (%d rows)" % (table, actual[table]))
+        elif expected[table] != actual[table]:
+            problems.append("%s has %d rows, metadata says %d" % (table, actual[table], expected[table]))
+    return problems
+
+
+class RestoreJob:
+    """What ``Engine.restore`` gets besides the stream: the decisions restore.py already took."""
+
+    def __init__(self, spec, meta, backup, stamp, exists, safety):
+        self.spec = spec
+        self.meta = meta
+        self.backup = backup      # path of the backup file being restored
+        self.stamp = stamp        # UTC time stamp for names of safety copies
+        self.exists = exists      # the target existed before the restore
+        self.safety = safety      # keep a safety copy of the target
+        self.verify_rows = spec.get("verify_rows", True)
+
+    @property
+    def work_dir(self):
+        """Room for unpacking, beside the backup (same filesystem, same permissions)."""
+        return os.path.dirname(self.backup)
+
+    def service_dir(self):
+        return bf.service_dir(self.spec["backup_root"], self.spec["service"])
+
+    def check_rows(self, actual, where, untouched=True):
+        """Raise when ``actual`` row counts differ from the metadata's (unless verify_rows is off)."""
+        if not self.verify_rows:
+            return
+        problems = compare_counts(self.meta["content"].get("tables", {}), actual)
+        if problems:
+            raise bf.LifeboatError("restored data in %s does not match the backup's metadata%s: %s" % (
+                where, ", target left untouched" if untouched else "", "; ".join(problems)))
+
+
+class Engine:
+    """Base of every engine; the defaults say "this engine cannot do that" in the words the checks report."""
+
+    name = None
+    host_packages = ()
+    required_params = ()
+    target_kind = "path"
+    always_safety_copy = False
+    restore_reads_archive = False
+    count_unit = "tables"
+    runs_as_root = False
+    scratch_teardown = None
+
+    # --- required -------------------------------------------------------------------------------
+    def extension(self, fmt):
+        """File extension of a backup in format ``fmt`` (before compression and encryption)."""
+        raise NotImplementedError
+
+    def dump(self, runner, spec, sink, work_dir, tail):
+        """Write the backup through the ``tail`` stages into ``sink``; return the metadata's ``content``."""
+        raise NotImplementedError
+
+    def check_archive(self, runner, head, meta, path):
+        """Read the whole stream ``head`` produces and prove the engine can use it; raise otherwise."""
+        raise NotImplementedError
+
+    def describe_target(self, spec):
+        """The restore target as the result and messages name it."""
+        raise NotImplementedError
+
+    def target_exists(self, runner, spec, target, meta):
+        """Whether restoring would overwrite something (then it needs confirm)."""
+        raise NotImplementedError
+
+    def restore(self, runner, spec, head, meta, target, job):
+        """Restore into scratch space, check it (``job.check_rows``), keep a safety copy when
+        ``job.safety``, swap it in; return the result's engine part (``safety_copy``, ...)."""
+        raise NotImplementedError
+
+    def expected_counts(self, content):
+        """The counts a backup's metadata ``content`` records, in the shape of ``live_counts``."""
+        return content.get("tables", {})
+
+    # --- checks -----------------------------------------------------------------------------------
+    def connect(self, runner, spec):
+        """``(ok, detail)``: the live service accepts a connection."""
+        raise bf.LifeboatError("no connection check for engine %s" % self.name)
+
+    def live_counts(self, runner, spec):
+        """``{table: rows}`` of the live service, in the shape of its backups' metadata."""
+        raise bf.LifeboatError("no row check for engine %s" % self.name)
+
+    def fingerprint(self, runner, spec):
+        """``{table: {"rows", "hash"}}`` with an order-independent content hash per table."""
+        raise bf.LifeboatError("no fingerprint for engine %s" % self.name)
+
+    def integrity(self, runner, spec):
+        """``(ok, detail)`` of the engine's own consistency check beyond row counts."""
+        raise bf.LifeboatError("no integrity check for engine %s" % self.name)
+
+    # --- optional: failover -----------------------------------------------------------------------
+    def replication_status(self, runner, spec):
+        raise NotImplementedError("%s: replication status is not implemented" % self.name)
+
+    def promote(self, runner, spec):
+        raise NotImplementedError("%s: promote is not implemented" % self.name)
+
+    def fence(self, runner, spec):
+        raise NotImplementedError("%s: fence is not implemented" % self.name)
+
+    def rejoin(self, runner, spec):
+        raise NotImplementedError("%s: rejoin is not implemented" % self.name)
+
+    def supports(self, capability):
+        """True when this engine implements ``capability`` (a check or an optional method)."""
+        if capability not in REQUIRED + CHECKS + OPTIONAL:
+            raise bf.LifeboatError("unknown engine capability %r" % capability)
+        return capability in REQUIRED or any(
+            capability in vars(klass) for klass in type(self).__mro__ if klass is not Engine)
+
+    def property_value(self, key):
+        """One of ``PROPERTIES``, for playbooks (the ``lifeboat.dr.engine_property`` filter)."""
+        if key not in PROPERTIES:
+            raise bf.LifeboatError("unknown engine property %r (expected one of %s)" % (key, ", ".join(PROPERTIES)))
+        return getattr(self, key)
