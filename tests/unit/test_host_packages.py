@@ -8,19 +8,19 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.host_packages import (
-    BASE_PACKAGES, ENGINE_PACKAGES, host_packages)
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import ENGINES
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+from ansible_collections.lifeboat.dr.plugins.module_utils.host_packages import BASE_PACKAGES, host_packages
 
 
 def test_a_host_without_services_gets_the_base_tools():
     assert host_packages() == sorted(BASE_PACKAGES)
 
 
-def test_every_engine_names_its_packages():
-    assert sorted(ENGINE_PACKAGES) == sorted(ENGINES)
-    for engine, packages in ENGINE_PACKAGES.items():
-        assert isinstance(packages, tuple) and packages, engine
+def test_every_engine_names_its_packages_and_gets_them():
+    for name in engines.names():
+        packages = engines.get(name).host_packages
+        assert isinstance(packages, tuple) and packages, name
+        assert set(packages) <= set(host_packages([{"name": "x", "engine": name}]))
 
 
 def test_services_bring_their_engine_and_encryption_tools():
