@@ -30,6 +30,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import ENG
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
 
+
 def extension(engine, fmt, compression):
     base = {"postgresql": pg.FORMATS.get(fmt, "dump"), "mysql": "sql", "sqlite": "sqlite3", "directory": "tar", "redis": "redis.tar",
             "mongodb": "mongo.archive"}[engine]

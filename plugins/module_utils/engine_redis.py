@@ -86,7 +86,7 @@ class Client:
             return data[:-2]
         if kind == b"*":
             count = int(rest)
-            return None if count < 0 else [self._read() for _ in range(count)]
+            return None if count < 0 else [self._read() for dummy in range(count)]
         raise RedisError("unexpected Redis reply %r" % line[:40])
 
     def info(self, section):
@@ -183,7 +183,7 @@ def copy_aof(settings, dest):
     """Copy the AOF directory; retried if a rewrite replaced the manifest meanwhile."""
     source = os.path.join(settings["dir"], settings["appenddirname"])
     manifest = os.path.join(source, settings["appendfilename"] + ".manifest")
-    for _ in range(5):
+    for dummy in range(5):
         with open(manifest, "rb") as handle:
             listed = handle.read()
         shutil.rmtree(dest, ignore_errors=True)

@@ -26,7 +26,7 @@ description:
   - V(prune) applies a GFS policy to the remote copies, independently of local rotation. Objects under S3
     Object Lock retention are reported in C(locked), never silently skipped.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   action:
     description: What to do.

@@ -20,7 +20,7 @@ description:
     metadata is missing or unreadable (listed in RV(incomplete) instead), or a file being written (C(.partial-*)).
   - Holds the service's lock, so it never races a backup or restore of the same service.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   service:
     description: Service whose backups are rotated.

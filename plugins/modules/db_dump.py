@@ -38,7 +38,7 @@ description:
   - After writing, the backup is decompressed and read back (O(verify)) before it is reported as good.
   - Backup files are mode 0600 and directories 0700, owned by O(owner)/O(group) when given.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
@@ -125,6 +125,7 @@ options:
     type: path
 extends_documentation_fragment:
   - lifeboat.dr.connection
+  - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
 notes:

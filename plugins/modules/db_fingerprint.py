@@ -19,7 +19,7 @@ description:
   - Use it before a drill and after the restore, or to compare a restored copy with production.
   - Read only; never reports a change.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description: Database engine.

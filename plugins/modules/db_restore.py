@@ -40,7 +40,7 @@ description:
     current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; it is never deleted) and renames the
     restored one into place, with owners, modes, ACLs and extended attributes.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description: Engine; must match the backup's.
@@ -114,6 +114,7 @@ options:
     default: 1
 extends_documentation_fragment:
   - lifeboat.dr.connection
+  - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
 notes:

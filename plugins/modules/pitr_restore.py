@@ -29,7 +29,7 @@ description:
     directory is put back (not started).
   - Take a new base backup after a recovery; the role's timer does at its next run.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   until:
     description:
@@ -64,7 +64,10 @@ notes:
   - Check mode reads the repository, chooses the base backup and checks the window; it changes nothing.
   - The server's log file (C(/var/log/postgresql/postgresql-<version>-<cluster>.log)) supplies RV(recovery_log).
 seealso:
-  - role: lifeboat.dr.postgresql_pitr
+  # Module documentation cannot name a role in seealso; link to its README instead.
+  - name: The lifeboat.dr.postgresql_pitr role
+    link: https://github.com/lifeboat-dr/lifeboat/blob/main/roles/postgresql_pitr/README.md
+    description: Sets up the WAL archive and the base backups that this module recovers from.
 """
 
 EXAMPLES = r"""
