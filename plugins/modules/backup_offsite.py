@@ -164,6 +164,15 @@ options:
     description: Seconds to wait for another Lifeboat run on the same service.
     type: int
     default: 60
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports what V(push), V(pull) or V(prune) would do and touches nothing.
+  diff_mode:
+    support: none
+extends_documentation_fragment:
+  - lifeboat.dr.attributes
 notes:
   - Check mode reports what V(push), V(pull) or V(prune) would do and touches nothing.
   - The s3 provider needs boto3 on the host (Debian C(python3-boto3)). azure_blob and gcs need only Python's standard

@@ -46,7 +46,15 @@ options:
     description: Yearly periods to keep.
     type: int
     default: 0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is deleted; RV(deleted) lists what would be.
+  diff_mode:
+    support: none
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
   - lifeboat.dr.connection.lock
 notes:
   - In check mode nothing is deleted and RV(deleted) lists what would be.

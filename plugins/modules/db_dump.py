@@ -123,7 +123,15 @@ options:
       - Every run is also recorded in C(<backup_root>/<service>/.last_runs.json), and successful ones in
         C(<backup_root>/<service>/size_trend.jsonl).
     type: path
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports the path the backup would get and touches nothing.
+  diff_mode:
+    support: none
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
   - lifeboat.dr.connection
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock

@@ -33,6 +33,8 @@ options:
     description: SQLite file, or directory for O(engine=directory).
     type: path
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
+  - lifeboat.dr.attributes.read_only
   - lifeboat.dr.connection
 notes:
   - Supports check mode; it is read only either way.

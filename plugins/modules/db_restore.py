@@ -112,7 +112,15 @@ options:
         gain (see the README); on many cores it shortens the data load and index builds.
     type: int
     default: 1
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Verifies the backup (read only) and reports what would be restored and kept; changes nothing.
+  diff_mode:
+    support: none
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
   - lifeboat.dr.connection
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock

@@ -60,6 +60,19 @@ options:
     description: Seconds to wait for replay and promotion.
     type: int
     default: 900
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the repository, chooses the base backup and checks the window; changes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: debian
+    details:
+      - Debian's PostgreSQL cluster layout (C(pg_lsclusters), C(pg_ctlcluster)).
+extends_documentation_fragment:
+  - lifeboat.dr.attributes
 notes:
   - Check mode reads the repository, chooses the base backup and checks the window; it changes nothing.
   - The server's log file (C(/var/log/postgresql/postgresql-<version>-<cluster>.log)) supplies RV(recovery_log).

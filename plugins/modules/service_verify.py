@@ -86,6 +86,8 @@ options:
     description: SQLite file or directory.
     type: path
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
+  - lifeboat.dr.attributes.read_only
   - lifeboat.dr.connection
   - lifeboat.dr.connection.mongodb
 notes:
