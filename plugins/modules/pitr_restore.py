@@ -70,7 +70,8 @@ attributes:
   platform:
     platforms: debian
     details:
-      - Debian's PostgreSQL cluster layout (C(pg_lsclusters), C(pg_ctlcluster)).
+      - Debian's PostgreSQL cluster layout (C(/var/lib/postgresql/<version>/<cluster>)) run by systemd as
+        C(postgresql@<version>-<cluster>).
 extends_documentation_fragment:
   - lifeboat.dr.attributes
 notes:
