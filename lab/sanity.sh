@@ -87,8 +87,11 @@ copy() {
      | tar --null -T - -cf -) | tar -C "$COPY" -xf -
 }
 
+# The working copy's settings (the Makefile exports ANSIBLE_CONFIG, whose collections
+# path leads to this tree rather than the copy) must not reach ansible-test.
 ansible_test() {
-  (cd "$COPY" && HOME="$TEST_HOME" PATH="$VENV/bin:$PATH" "$VENV/bin/ansible-test" "$@")
+  (cd "$COPY" && env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_ROLES_PATH \
+     HOME="$TEST_HOME" PATH="$VENV/bin:$PATH" "$VENV/bin/ansible-test" "$@")
 }
 
 sanity() {
