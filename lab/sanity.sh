@@ -51,18 +51,20 @@ print(get_venv_packages(NativePythonConfig(version="3.11", path="python3.11"))["
 PY
 )
   local script="$cache/get_pip_${version//./_}.py"
-  [ -f "$script" ] && return
   mkdir -p "$cache"
   cat >"$script.tmp" <<'PY'
 """Stand-in for get-pip.py: ensurepip, then pip installs the arguments given."""
 import subprocess
 import sys
 
-args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+options = ("--no-setuptools", "--no-wheel")
+args = [a for a in sys.argv[1:] if a not in options]
 subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"], stdout=subprocess.DEVNULL)
 subprocess.check_call([sys.executable, "-m", "pip", "install", "-q"] + args)
+if "--no-setuptools" in sys.argv:  # ensurepip brings setuptools along; get-pip.py would not
+    subprocess.check_call([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "setuptools"])
 PY
-  mv "$script.tmp" "$script"
+  if cmp -s "$script.tmp" "$script"; then rm "$script.tmp"; else mv "$script.tmp" "$script"; fi
 }
 
 # ansible-test runs on what ships: the built artifact (galaxy.yml's build_ignore
