@@ -42,6 +42,11 @@ options:
     description: PostgreSQL database used for server-level statements.
     type: str
     default: postgres
+"""
+
+    # Only for the modules that handle MongoDB (db_fingerprint does not, yet).
+    MONGODB = r"""
+options:
   auth_database:
     description: MongoDB authentication database of O(login_user).
     type: str

@@ -129,7 +129,7 @@ def write_metrics(textfile_dir, root, service):
         return None
     if not os.path.isdir(textfile_dir):
         raise bf.LifeboatError("metrics directory %s does not exist" % textfile_dir)
-    backups, _ = bf.list_backups(root, service)
+    backups = bf.list_backups(root, service)[0]
     path = os.path.join(textfile_dir, "lifeboat_%s.prom" % service)
     with bf.atomic_file(path, 0o644) as handle:
         handle.write(render_metrics(service, backups, read_last_runs(root, service),

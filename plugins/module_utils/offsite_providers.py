@@ -71,8 +71,7 @@ class FilesystemProvider:
     def chunks(self, key):
         try:
             with open(self._path(key), "rb") as handle:
-                for chunk in iter(lambda: handle.read(bf.CHUNK), b""):
-                    yield chunk
+                yield from iter(lambda: handle.read(bf.CHUNK), b"")
         except FileNotFoundError:
             raise bf.LifeboatError("offsite object %s is missing" % key)
 
@@ -181,8 +180,7 @@ class S3Provider:
     def chunks(self, key):
         body = self._call("download of", key, self.client.get_object, Bucket=self.bucket, Key=key)["Body"]
         try:
-            for chunk in body.iter_chunks(bf.CHUNK):
-                yield chunk
+            yield from body.iter_chunks(bf.CHUNK)
         finally:
             body.close()
 
@@ -210,7 +208,6 @@ class S3Provider:
         head = self._call("inspection of", key, self.client.head_object, Bucket=self.bucket, Key=key)
         value = head.get("Metadata", {}).get("sha256")
         return "sha256:" + value if value else None
-
 
 
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
@@ -254,16 +251,14 @@ def http(method, url, what, headers=None, body=None, retries=5, timeout=60, pass
 def _stream(response):
     """The body of an HTTP response in chunks; the response is closed however the reader stops."""
     try:
-        for chunk in iter(lambda: response.read(bf.CHUNK), b""):
-            yield chunk
+        yield from iter(lambda: response.read(bf.CHUNK), b"")
     finally:
         response.close()
 
 
 def _read_blocks(path, size):
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(size), b""):
-            yield block
+        yield from iter(lambda: handle.read(size), b"")
 
 
 def parse_connection_string(text):

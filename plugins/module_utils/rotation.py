@@ -32,7 +32,7 @@ def period(kind, when):
     if kind == "daily":
         return when.strftime("%Y-%m-%d")
     if kind == "weekly":
-        year, week, _ = when.isocalendar()
+        year, week = when.isocalendar()[:2]
         return "%04d-W%02d" % (year, week)
     if kind == "monthly":
         return when.strftime("%Y-%m")

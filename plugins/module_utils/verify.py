@@ -27,10 +27,10 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 LEVELS = ("quick", "full", "smoke")
 
 try:  # Python 3 on hosts; the import is guarded for the sanity tests' Python 2 compile pass
-    from urllib.error import HTTPError, URLError
+    from urllib.error import HTTPError
     from urllib.request import Request, urlopen
 except ImportError:  # pragma: no cover
-    HTTPError = URLError = Request = urlopen = None
+    HTTPError = Request = urlopen = None
 
 
 def check(name, ok, detail=""):
@@ -75,7 +75,7 @@ def http_get(url, method="GET", body=None, timeout=10, headers=None):
 
 
 def newest_backup(root, service):
-    backups, _ = bf.list_backups(root, service)
+    backups, dummy = bf.list_backups(root, service)
     if not backups:
         raise bf.LifeboatError("no backup of %s in %s" % (service, bf.service_dir(root, service)))
     return backups[-1]

@@ -26,7 +26,7 @@ description:
   - V(prune) applies a GFS policy to the remote copies, independently of local rotation. Objects under S3
     Object Lock retention are reported in C(locked), never silently skipped.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   action:
     description: What to do.
@@ -164,6 +164,15 @@ options:
     description: Seconds to wait for another Lifeboat run on the same service.
     type: int
     default: 60
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports what V(push), V(pull) or V(prune) would do and touches nothing.
+  diff_mode:
+    support: none
+extends_documentation_fragment:
+  - lifeboat.dr.attributes
 notes:
   - Check mode reports what V(push), V(pull) or V(prune) would do and touches nothing.
   - The s3 provider needs boto3 on the host (Debian C(python3-boto3)). azure_blob and gcs need only Python's standard

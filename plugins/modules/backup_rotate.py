@@ -20,7 +20,7 @@ description:
     metadata is missing or unreadable (listed in RV(incomplete) instead), or a file being written (C(.partial-*)).
   - Holds the service's lock, so it never races a backup or restore of the same service.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   service:
     description: Service whose backups are rotated.
@@ -46,7 +46,15 @@ options:
     description: Yearly periods to keep.
     type: int
     default: 0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is deleted; RV(deleted) lists what would be.
+  diff_mode:
+    support: none
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
   - lifeboat.dr.connection.lock
 notes:
   - In check mode nothing is deleted and RV(deleted) lists what would be.

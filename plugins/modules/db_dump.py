@@ -38,7 +38,7 @@ description:
   - After writing, the backup is decompressed and read back (O(verify)) before it is reported as good.
   - Backup files are mode 0600 and directories 0700, owned by O(owner)/O(group) when given.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
@@ -123,8 +123,17 @@ options:
       - Every run is also recorded in C(<backup_root>/<service>/.last_runs.json), and successful ones in
         C(<backup_root>/<service>/size_trend.jsonl).
     type: path
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports the path the backup would get and touches nothing.
+  diff_mode:
+    support: none
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
   - lifeboat.dr.connection
+  - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
 notes:

@@ -19,7 +19,7 @@ description:
   - Use it before a drill and after the restore, or to compare a restored copy with production.
   - Read only; never reports a change.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description: Database engine.
@@ -33,6 +33,8 @@ options:
     description: SQLite file, or directory for O(engine=directory).
     type: path
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
+  - lifeboat.dr.attributes.read_only
   - lifeboat.dr.connection
 notes:
   - Supports check mode; it is read only either way.

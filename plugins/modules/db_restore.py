@@ -40,7 +40,7 @@ description:
     current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; it is never deleted) and renames the
     restored one into place, with owners, modes, ACLs and extended attributes.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description: Engine; must match the backup's.
@@ -112,8 +112,17 @@ options:
         gain (see the README); on many cores it shortens the data load and index builds.
     type: int
     default: 1
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Verifies the backup (read only) and reports what would be restored and kept; changes nothing.
+  diff_mode:
+    support: none
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
   - lifeboat.dr.connection
+  - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
 notes:

@@ -29,7 +29,7 @@ description:
     directory is put back (not started).
   - Take a new base backup after a recovery; the role's timer does at its next run.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   until:
     description:
@@ -60,11 +60,28 @@ options:
     description: Seconds to wait for replay and promotion.
     type: int
     default: 900
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the repository, chooses the base backup and checks the window; changes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: debian
+    details:
+      - Debian's PostgreSQL cluster layout (C(/var/lib/postgresql/<version>/<cluster>)) run by systemd as
+        C(postgresql@<version>-<cluster>).
+extends_documentation_fragment:
+  - lifeboat.dr.attributes
 notes:
   - Check mode reads the repository, chooses the base backup and checks the window; it changes nothing.
   - The server's log file (C(/var/log/postgresql/postgresql-<version>-<cluster>.log)) supplies RV(recovery_log).
 seealso:
-  - role: lifeboat.dr.postgresql_pitr
+  # Module documentation cannot name a role in seealso; link to its README instead.
+  - name: The lifeboat.dr.postgresql_pitr role
+    link: https://github.com/lifeboat-dr/lifeboat/blob/main/roles/postgresql_pitr/README.md
+    description: Sets up the WAL archive and the base backups that this module recovers from.
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ description:
   - Leaves nothing behind (the smoke requests do what the application does with them); check mode runs the same
     checks.
 author:
-  - Lifeboat contributors
+  - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
     description:
@@ -86,7 +86,10 @@ options:
     description: SQLite file or directory.
     type: path
 extends_documentation_fragment:
+  - lifeboat.dr.attributes
+  - lifeboat.dr.attributes.read_only
   - lifeboat.dr.connection
+  - lifeboat.dr.connection.mongodb
 notes:
   - MongoDB services are not checked yet beyond their backups.
 seealso:

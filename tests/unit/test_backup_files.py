@@ -34,7 +34,7 @@ def test_auto_type_monthly_beats_weekly_beats_daily(when):
 
 
 @given(st.sampled_from(bf.BACKUP_TYPES), st.datetimes(min_value=datetime.datetime(2000, 1, 1),
-                                                       max_value=datetime.datetime(2100, 1, 1)),
+                                                      max_value=datetime.datetime(2100, 1, 1)),
        st.integers(min_value=0, max_value=50))
 def test_id_and_parse_round_trip(kind, when, seq):
     when = when.replace(microsecond=0, tzinfo=UTC)
@@ -133,7 +133,9 @@ def test_list_and_select(tmp_path):
     assert [b["backup_id"] for b in backups] == [
         "backup_daily_20251103_020000", "backup_weekly_20251102_020000", "backup_monthly_20251101_020000"]
     assert [i["path"] for i in incomplete] == [str(orphan)]
-    pick = lambda sel: bf.select_backup(backups, sel)[0]["backup_id"]  # noqa: E731
+
+    def pick(sel):
+        return bf.select_backup(backups, sel)[0]["backup_id"]
     assert pick("latest") == "backup_daily_20251103_020000"
     assert pick("weekly") == "backup_weekly_20251102_020000"
     assert pick("monthly") == "backup_monthly_20251101_020000"

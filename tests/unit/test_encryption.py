@@ -68,7 +68,7 @@ def test_age_mismatched_keys_fail_before_any_backup_is_written(tmp_path, spec):
     age_key(tmp_path / "other.txt")
     with pytest.raises(LifeboatError, match="cannot decrypt what it encrypts"):
         run_dump(dict(spec, encryption="age", age_recipients=[public], age_identity_file=str(tmp_path / "other.txt")))
-    assert not any(files for _, _, files in os.walk(spec["backup_root"]) if any(not f.startswith(".") for f in files))
+    assert not any(files for dummy, dummy2, files in os.walk(spec["backup_root"]) if any(not f.startswith(".") for f in files))
 
 
 def test_gpg_symmetric_round_trip_wrong_and_missing_passphrase(tmp_path, spec):

@@ -59,7 +59,7 @@ def test_success_then_failure_is_visible_in_metrics(spec):
 def test_cycle_rotates_and_trends(spec):
     for day in range(3, 8):
         backup_cycle(spec, when=datetime.datetime(2025, 3, day, 2, 0, tzinfo=UTC))
-    backups, _ = list_backups(spec["backup_root"], "app")
+    backups = list_backups(spec["backup_root"], "app")[0]
     assert [b["backup_id"] for b in backups] == ["backup_daily_20250307_020000", "backup_daily_20250306_020000"]
     trend = [json.loads(line) for line in open(os.path.join(spec["backup_root"], "app", health.SIZE_TREND))]
     assert [t["backup_id"] for t in trend][-1] == "backup_daily_20250307_020000" and len(trend) == 5

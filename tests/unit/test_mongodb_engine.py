@@ -69,13 +69,13 @@ def test_dump_records_counts_and_keeps_the_password_off_argv(tmp_path, fakes):
 
 
 def test_not_an_archive_is_never_published(tmp_path, fakes, monkeypatch):
-    _, runner = fakes
+    runner = fakes[1]
     monkeypatch.setenv("FAKE_ARCHIVE_BODY", "x")
     monkeypatch.setattr("ansible_collections.lifeboat.dr.plugins.module_utils.engines.mongodb.ARCHIVE_MAGIC", b"XXXX")
     with pytest.raises(LifeboatError, match="not a mongodump archive"):
         run_dump(spec(tmp_path), runner=runner())
     repo = tmp_path / "repo" / "docs"
-    assert not [f for _, _, files in os.walk(repo) for f in files if not f.startswith(".")]
+    assert not [f for dummy, dummy2, files in os.walk(repo) for f in files if not f.startswith(".")]
 
 
 def test_restore_needs_confirm_keeps_a_safety_dump_and_checks_the_total(tmp_path, fakes, monkeypatch):
@@ -97,7 +97,11 @@ def test_restore_needs_confirm_keeps_a_safety_dump_and_checks_the_total(tmp_path
 
 
 def test_missing_tools_are_a_clear_error(tmp_path):
-    runner = Runner(bin_path=lambda name, required: Runner().binary(name) if name != "mongodump" else (
-        (_ for _ in ()).throw(LifeboatError("required program 'mongodump' was not found in PATH"))))
+    def bin_path(name, required):
+        if name == "mongodump":
+            raise LifeboatError("required program 'mongodump' was not found in PATH")
+        return Runner().binary(name)
+
+    runner = Runner(bin_path=bin_path)
     with pytest.raises(LifeboatError, match="'mongodump' was not found"):
         run_dump(spec(tmp_path), runner=runner)

@@ -112,7 +112,7 @@ def test_no_base_backup_is_a_clear_error(tmp_path):
 
 
 def test_expire_keeps_the_newest_and_the_wal_they_need(repo):
-    root, _ = repo
+    root = repo[0]
     _wal(root, "00000002.history", datetime.datetime(2026, 1, 1, tzinfo=UTC))
     dry = base_backups.expire(root, 1, dry_run=True)
     assert dry == {"base_backups": ["base_20260101_010000"],
@@ -127,7 +127,7 @@ def test_expire_keeps_the_newest_and_the_wal_they_need(repo):
 
 
 def test_verify_base_backup_names_the_damaged_file(repo):
-    root, _ = repo
+    root = repo[0]
     info = repository.list_base_backups(root)[0]
     base_backups.verify_base_backup(info)
     with open(os.path.join(info["path"], "base.tar.zst"), "wb") as handle:

@@ -86,7 +86,7 @@ def test_reference_policy_on_a_year_of_nightly_runs():
     while day.year == 2025:
         backups.append(entry(bf.auto_backup_type(day), day))
         day += datetime.timedelta(days=1)
-    kept, _ = rotation.plan(backups, {"daily": 7, "weekly": 4, "monthly": 12})
+    kept = rotation.plan(backups, {"daily": 7, "weekly": 4, "monthly": 12})[0]
     by_type = {}
     for k in kept:
         by_type.setdefault(k["path"].split("/")[3], []).append(k)

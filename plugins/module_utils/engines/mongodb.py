@@ -76,7 +76,7 @@ def dump(runner, conn, database, sink, tail):
     reports = {}
     with Tools(conn) as tools:
         argv = [runner.binary("mongodump")] + tools.args() + (["--db", database] if database else []) + ["--archive"]
-        runner.pipeline([argv] + tail, sink=sink.write, stderr_sink=lambda index, text: reports.setdefault(index, text))
+        runner.pipeline([argv] + tail, sink=sink.write, stderr_sink=reports.setdefault)
     counts = dumped_counts(reports.get(0, ""))
     if not counts:
         raise LifeboatError("mongodump reported no collection; nothing would be restorable")
@@ -109,7 +109,7 @@ def restore(runner, head, conn, meta, database, safety_path, tail_for_safety):
         argv = [runner.binary("mongorestore")] + tools.args() + ["--archive", "--drop", "--stopOnError"]
         if database:
             argv += ["--nsInclude", "%s.*" % database]
-        runner.pipeline(head + [argv], stderr_sink=lambda index, text: reports.setdefault(index, text))
+        runner.pipeline(head + [argv], stderr_sink=reports.setdefault)
     match = _RESTORED.search(reports.get(len(head), ""))
     if not match:
         raise LifeboatError("mongorestore did not report how many documents it restored")

@@ -112,7 +112,7 @@ def copy_aof(settings, dest):
     """Copy the AOF directory; retried if a rewrite replaced the manifest meanwhile."""
     source = os.path.join(settings["dir"], settings["appenddirname"])
     manifest = os.path.join(source, settings["appendfilename"] + ".manifest")
-    for _ in range(5):
+    for dummy in range(5):
         with open(manifest, "rb") as handle:
             listed = handle.read()
         shutil.rmtree(dest, ignore_errors=True)

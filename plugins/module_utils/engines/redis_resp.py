@@ -64,7 +64,7 @@ class Client:
             return data[:-2]
         if kind == b"*":
             count = int(rest)
-            return None if count < 0 else [self._read() for _ in range(count)]
+            return None if count < 0 else [self._read() for dummy in range(count)]
         raise RedisError("unexpected Redis reply %r" % line[:40])
 
     def info(self, section):

@@ -29,7 +29,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="lifeboat-pitr", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="lifeboat-pitr", description=__doc__.split("\n", maxsplit=1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
     archive = commands.add_parser("archive-wal", help="archive one WAL file (PostgreSQL's archive_command)")
     archive.add_argument("path")
@@ -76,26 +76,26 @@ def main(argv=None):
                 raise
             archive.record_archive(args.repository, args.name, True, bf.utcnow())
             if outcome != "archived":
-                print("lifeboat-pitr: %s was %s" % (args.name, outcome), file=sys.stderr)
+                sys.stderr.write("lifeboat-pitr: %s was %s\n" % (args.name, outcome))
         elif args.command == "restore-wal":
             try:
                 return 0 if archive.restore_wal(runner, args.repository, args.name, args.path) else 1
             except (repository.CorruptWal, OSError) as exc:
-                print("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history" % exc,
-                      file=sys.stderr)
+                sys.stderr.write("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history\n"
+                                 % exc)
                 return archive.ABORT_RECOVERY
         elif args.command == "basebackup":
             info = base_backups.base_backup(runner, args.repository, args.bin_dir, args.level,
                                     connection=["-p", args.port] if args.port else None)
             removed = base_backups.expire(args.repository, args.keep)
-            print(json.dumps({"base_backup": info["base_id"], "size": info["size"], "start_wal": info["start_wal"],
-                              "removed": removed}))
+            sys.stdout.write(json.dumps({"base_backup": info["base_id"], "size": info["size"],
+                                         "start_wal": info["start_wal"], "removed": removed}) + "\n")
         elif args.command == "status":
-            print(_write_metrics(args) or metrics.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow()),
-                  end="" if not args.metrics_dir else "\n")
+            sys.stdout.write((_write_metrics(args) or metrics.render_metrics(args.name, args.repository, args.data_dir,
+                                                                          bf.utcnow())) + ("\n" if args.metrics_dir else ""))
         else:
-            print(json.dumps(window.window_report(args.repository), indent=2))
+            sys.stdout.write(json.dumps(window.window_report(args.repository), indent=2) + "\n")
     except (bf.LifeboatError, OSError) as exc:
-        print("lifeboat-pitr: %s" % exc, file=sys.stderr)
+        sys.stderr.write("lifeboat-pitr: %s\n" % exc)
         return 1
     return 0
