@@ -36,6 +36,7 @@ def _module_engine_options(monkeypatch):
         module = importlib.import_module("ansible_collections.lifeboat.dr.plugins.modules." + name)
         documented = yaml.safe_load(module.DOCUMENTATION)["options"].get("engine")
         monkeypatch.setattr(module, "AnsibleModule", _FakeModule)
+        spec = None
         try:
             module.main()
         except _Captured as captured:
@@ -54,12 +55,10 @@ def _role_engine_choices(node, where):
             if key == "engine" and isinstance(value, dict) and "choices" in value:
                 yield where, value["choices"]
             else:
-                for item in _role_engine_choices(value, where + "." + str(key)):
-                    yield item
+                yield from _role_engine_choices(value, where + "." + str(key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            for item in _role_engine_choices(value, "%s[%d]" % (where, index)):
-                yield item
+            yield from _role_engine_choices(value, "%s[%d]" % (where, index))
 
 
 def test_registry_names_each_engine_once_and_finds_it_by_name():

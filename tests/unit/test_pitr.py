@@ -182,8 +182,8 @@ def test_cli_exit_codes_tell_postgresql_what_happened(tmp_path):
 
 def test_recovery_settings_and_log_parsing():
     text = recovery.recovery_settings("lifeboat-pitr restore-wal --repository /r %f %p",
-                                  datetime.datetime(2026, 1, 1, 15, 30, 0, 250000, tzinfo=datetime.timezone(
-                                      datetime.timedelta(hours=1))))
+                                      datetime.datetime(2026, 1, 1, 15, 30, 0, 250000, tzinfo=datetime.timezone(
+                                          datetime.timedelta(hours=1))))
     assert "recovery_target_time = '2026-01-01 14:30:00.250000+00'" in text
     assert "recovery_target_action = 'promote'" in text
     assert "recovery_target_time =" not in recovery.recovery_settings("x", None)

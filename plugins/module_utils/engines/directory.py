@@ -155,8 +155,8 @@ def fingerprint(path):
             full = os.path.join(top, name)
             info = os.lstat(full)
             entries += 1
-            digest.update(("%s\0%o\0%d:%d\0" % (os.path.relpath(full, path), info.st_mode, info.st_uid,
-                                                  info.st_gid)).encode("utf-8", "surrogateescape"))
+            line = "%s\0%o\0%d:%d\0" % (os.path.relpath(full, path), info.st_mode, info.st_uid, info.st_gid)
+            digest.update(line.encode("utf-8", "surrogateescape"))
             if stat.S_ISREG(info.st_mode):
                 with open(full, "rb") as handle:
                     for chunk in iter(lambda: handle.read(1 << 20), b""):

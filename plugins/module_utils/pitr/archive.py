@@ -69,7 +69,7 @@ def restore_wal(runner, repo, name, destination):
                 raise repository.CorruptWal("archived WAL %s cannot be decompressed: %s" % (source, exc))
         if hasher.checksum != expected:
             raise repository.CorruptWal("archived WAL %s does not match its checksum (%s, expected %s)"
-                             % (source, hasher.checksum, expected))
+                                        % (source, hasher.checksum, expected))
         os.rename(partial, destination)
     finally:
         if os.path.exists(partial):

@@ -86,13 +86,13 @@ def main(argv=None):
                 return archive.ABORT_RECOVERY
         elif args.command == "basebackup":
             info = base_backups.base_backup(runner, args.repository, args.bin_dir, args.level,
-                                    connection=["-p", args.port] if args.port else None)
+                                            connection=["-p", args.port] if args.port else None)
             removed = base_backups.expire(args.repository, args.keep)
             sys.stdout.write(json.dumps({"base_backup": info["base_id"], "size": info["size"],
                                          "start_wal": info["start_wal"], "removed": removed}) + "\n")
         elif args.command == "status":
-            sys.stdout.write((_write_metrics(args) or metrics.render_metrics(args.name, args.repository, args.data_dir,
-                                                                          bf.utcnow())) + ("\n" if args.metrics_dir else ""))
+            text = _write_metrics(args) or metrics.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow())
+            sys.stdout.write(text + ("\n" if args.metrics_dir else ""))
         else:
             sys.stdout.write(json.dumps(window.window_report(args.repository), indent=2) + "\n")
     except (bf.LifeboatError, OSError) as exc:
