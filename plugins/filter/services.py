@@ -34,8 +34,8 @@ options:
 """
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
-
-SECRET_KEYS = ("login_password", "encryption_passphrase", "age_identity")
+# The schema names the secrets (login_password, encryption_passphrase, age_identity).
+from ansible_collections.lifeboat.dr.plugins.module_utils.service_schema import SECRET_KEYS
 
 
 def services(items, only=None):
