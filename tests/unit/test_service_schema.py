@@ -7,6 +7,7 @@ __metaclass__ = type
 
 import os
 
+import pytest
 import yaml
 
 from ansible_collections.lifeboat.dr.plugins.filter import services as services_filter
@@ -44,8 +45,12 @@ def test_secrets_are_named_once():
     assert set(services_filter.services([item])[0]) == {"name", "engine", "path", "has_age_identity"}
 
 
+LAB_SERVICES = os.path.join(ROOT, "inventories", "lab", "group_vars", "app.yml")
+
+
+@pytest.mark.skipif(not os.path.exists(LAB_SERVICES), reason="the lab inventory is not part of the built collection")
 def test_the_lab_services_fit_the_schema():
-    with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "app.yml")) as handle:
+    with open(LAB_SERVICES) as handle:
         services = yaml.safe_load(handle)["lifeboat_services"]
     options = service_schema.service_options()
     for service in services:
