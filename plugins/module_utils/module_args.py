@@ -15,22 +15,47 @@ DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
 ENGINES = engines.names()
 
 
-def common_argument_spec():
+# Argument specs are built by adding the parts a module needs, each documented by
+# the doc fragment of the same name (lifeboat.dr.connection and its sub-fragments).
+
+def target_spec(choices=ENGINES, required=True):
+    """What to act on: the engine and its database or path."""
+    engine = dict(type="str", choices=list(choices))
+    if required:
+        engine["required"] = True
+    return dict(engine=engine, database=dict(type="str"), path=dict(type="path"))
+
+
+def repository_spec():
+    """Which service's backups, and where the repository is."""
+    return dict(service=dict(type="str", required=True), backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT))
+
+
+def connection_spec():
     return dict(
-        engine=dict(type="str", required=True, choices=list(ENGINES)),
-        service=dict(type="str", required=True),
-        backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT),
-        database=dict(type="str"),
-        path=dict(type="path"),
-        jobs=dict(type="int", default=1),
         login_host=dict(type="str", default="127.0.0.1"),
         login_port=dict(type="int"),
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
         login_unix_socket=dict(type="path"),
         maintenance_db=dict(type="str", default="postgres"),
-        auth_database=dict(type="str", default="admin"),
-        lock_timeout=dict(type="int", default=60),
+    )
+
+
+def mongodb_spec():
+    return dict(auth_database=dict(type="str", default="admin"))
+
+
+def jobs_spec():
+    return dict(jobs=dict(type="int", default=1))
+
+
+def lock_spec():
+    return dict(lock_timeout=dict(type="int", default=60))
+
+
+def encryption_spec():
+    return dict(
         encryption=dict(type="str", default="none", choices=["none", "age", "gpg"]),
         age_recipients=dict(type="list", elements="str"),
         age_identity_file=dict(type="path"),
@@ -41,8 +66,19 @@ def common_argument_spec():
     )
 
 
-ENCRYPTION_OPTIONS = ("encryption", "age_recipients", "age_identity_file", "gpg_recipient", "gpg_homedir",
-                      "encryption_passphrase_file", "encryption_passphrase")
+def argument_spec(*parts, **own):
+    """One module's argument spec: the shared ``parts`` plus its ``own`` options."""
+    spec = {}
+    for part in parts:
+        spec.update(part)
+    spec.update(own)
+    return spec
+
+
+def backup_argument_spec(**own):
+    """db_dump and db_restore: every shared part."""
+    return argument_spec(target_spec(), repository_spec(), jobs_spec(), connection_spec(), mongodb_spec(),
+                         lock_spec(), encryption_spec(), **own)
 
 
 # What each engine cannot work without: database for the servers, path for files and directories.

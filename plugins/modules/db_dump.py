@@ -249,12 +249,11 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import Li
 from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import plan
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, common_argument_spec, runner_for, spec_from_params)
+    COMMON_REQUIRED_IF, backup_argument_spec, runner_for, spec_from_params)
 
 
 def main():
-    argument_spec = common_argument_spec()
-    argument_spec.update(
+    argument_spec = backup_argument_spec(
         backup_type=dict(type="str", default="auto", choices=["auto", "daily", "weekly", "monthly", "yearly"]),
         format=dict(type="str", default="custom", choices=["custom", "directory"]),
         compression=dict(type="str", default="zstd", choices=["zstd", "gzip", "none"]),

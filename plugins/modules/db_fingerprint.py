@@ -79,15 +79,13 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, common_argument_spec, runner_for, spec_from_params)
+    COMMON_REQUIRED_IF, argument_spec, connection_spec, runner_for, spec_from_params, target_spec)
 
 
 def main():
-    argument_spec = common_argument_spec()
-    for unused in ("service", "backup_root", "jobs", "lock_timeout", "auth_database") + ENCRYPTION_OPTIONS:
-        argument_spec.pop(unused)
-    argument_spec["engine"]["choices"] = list(engines.names(supporting="fingerprint"))
-    module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(target_spec(engines.names(supporting="fingerprint")),
+                                                       connection_spec()),
+                           required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
     runner = runner_for(module)
     try:
         tables = fingerprint.of_service(runner, spec_from_params(module.params))

@@ -217,13 +217,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, common_argument_spec, runner_for, spec_from_params)
+    COMMON_REQUIRED_IF, backup_argument_spec, runner_for, spec_from_params)
 from ansible_collections.lifeboat.dr.plugins.module_utils.restore import run_restore
 
 
 def main():
-    argument_spec = common_argument_spec()
-    argument_spec.update(
+    argument_spec = backup_argument_spec(
         backup=dict(type="path"),
         select=dict(type="str"),
         confirm=dict(type="bool", default=False),

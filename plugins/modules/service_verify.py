@@ -134,14 +134,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import verify
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, ENCRYPTION_OPTIONS, ENGINES, common_argument_spec, runner_for, spec_from_params)
+    COMMON_REQUIRED_IF, argument_spec, connection_spec, mongodb_spec, repository_spec, runner_for, spec_from_params,
+    target_spec)
 
 
 def main():
-    argument_spec = {key: value for key, value in common_argument_spec().items()
-                     if key not in ("jobs", "lock_timeout") and key not in ENCRYPTION_OPTIONS}
-    argument_spec["engine"] = dict(type="str", choices=list(ENGINES))
-    argument_spec.update(
+    spec = argument_spec(
+        # Without an engine, only the host's units, health endpoint and HTTP flows are checked.
+        target_spec(required=False), repository_spec(), connection_spec(), mongodb_spec(),
         level=dict(type="str", default="quick", choices=list(verify.LEVELS)),
         rows=dict(type="str", default="at_least", choices=["at_least", "exact"]),
         check_backups=dict(type="bool", default=True),
@@ -150,7 +150,7 @@ def main():
         health_url=dict(type="str"),
         smoke_requests=dict(type="list", elements="dict", default=[]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, required_if=COMMON_REQUIRED_IF)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=COMMON_REQUIRED_IF)
     runner = runner_for(module)
     checks = verify.run_checks(runner, spec_from_params(module.params), module.params["level"], bf.utcnow())
     module.exit_json(changed=False, checks=checks, summary=verify.summary(checks), executed_commands=runner.executed)
