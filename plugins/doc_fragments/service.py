@@ -119,7 +119,9 @@ options:
         type: list
         elements: str
       age_identity:
-        description: The age private key (no_log), which the agent keeps in a 0600 file. Modules read an identity from C(age_identity_file) only and ignore this field.
+        description:
+          - The age private key (no_log), which the agent keeps in a 0600 file.
+          - Modules read an identity from C(age_identity_file) only and ignore this field.
         type: str
       age_identity_file:
         description: Fills C(age_identity_file).
