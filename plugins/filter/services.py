@@ -33,9 +33,14 @@ options:
     default: []
 """
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines, service_schema
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import DEFAULT_BACKUP_ROOT
 # The schema names the secrets (login_password, encryption_passphrase, age_identity).
 from ansible_collections.lifeboat.dr.plugins.module_utils.service_schema import SECRET_KEYS
+
+
+def _without_secrets(item):
+    return dict((key, value) for key, value in item.items() if key not in SECRET_KEYS)
 
 
 def services(items, only=None):
@@ -45,10 +50,36 @@ def services(items, only=None):
         from ansible.errors import AnsibleFilterError
         raise AnsibleFilterError("unknown service(s) %s; defined: %s" % (
             ", ".join(sorted(unknown)), ", ".join(item["name"] for item in items or [])))
-    # has_age_identity tells playbooks the agent keeps the identity in its config directory.
-    return [dict({key: value for key, value in item.items() if key not in SECRET_KEYS},
-                 has_age_identity="age_identity" in item)
-            for item in items or [] if not wanted or item["name"] in wanted]
+    return [_without_secrets(item) for item in items or [] if not wanted or item["name"] in wanted]
+
+
+def service_definition(item, items=None, config_dir=None, identity_dir=None):
+    """``item`` as a module's ``definition``: without secrets, and with the age identity file to use.
+
+    When the service (``item``, or its entry in ``items``, the full ``lifeboat_services``) holds an
+    ``age_identity``, ``age_identity_file`` becomes the copy this run placed in ``identity_dir``, else
+    the service's own ``age_identity_file``, else the agent's file under ``config_dir``. One function
+    names those files (service_schema.secret_file), for the agent, the roles and restores elsewhere.
+    """
+    definition = _without_secrets(item)
+    full = next((entry for entry in items or [] if entry.get("name") == item["name"]), item)
+    if full.get("age_identity") is not None:
+        if identity_dir:
+            definition["age_identity_file"] = service_schema.secret_file(identity_dir, item["name"], "age_identity")
+        elif config_dir and not definition.get("age_identity_file"):
+            definition["age_identity_file"] = service_schema.secret_file(
+                service_schema.services_dir(config_dir), item["name"], "age_identity")
+    return definition
+
+
+def backup_root(root=None):
+    """The local backup repository: ``root`` (the inventory-wide ``lifeboat_backup_root``), else the modules' default."""
+    return root or DEFAULT_BACKUP_ROOT
+
+
+def secret_file(name, directory, key):
+    """Where secret ``key`` of service ``name`` is kept in ``directory`` (``<name>.secret``, ``.age-identity`` ...)."""
+    return service_schema.secret_file(directory, name, key)
 
 
 def service_secret(items, name, key="login_password"):
@@ -124,6 +155,7 @@ def restore_test_line(test):
 
 class FilterModule(object):
     def filters(self):
-        return {"services": services, "service_secret": service_secret, "failure_line": failure_line,
+        return {"services": services, "service_secret": service_secret, "service_definition": service_definition,
+                "secret_file": secret_file, "backup_root": backup_root, "failure_line": failure_line,
                 "success_line": success_line, "check_line": check_line, "restore_target": restore_target,
                 "restore_test_line": restore_test_line}

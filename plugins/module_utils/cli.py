@@ -4,8 +4,11 @@
 """``lifeboat-backup``: the command the systemd timers (or cron) run on hosts.
 
 It reads what the backup_agent role wrote: ``<config_dir>/services/<name>.json``
-(no secrets) and ``<name>.secret`` (the password, mode 0600, owned by the agent
-user), and runs the same code as the ``db_dump`` module.
+(the service's ``definition`` as written in the inventory, without secrets, and the
+agent's own settings: backup_root, owner, metrics_dir ...) and the secrets beside it
+(``<name>.secret``, the password, and the encryption secrets; mode 0600, owned by the
+agent user; ``service_schema.SECRET_FILES``), merges them with db_dump's options as the
+module does (``service_schema.module_params``) and runs the same code as the ``db_dump`` module.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,10 +20,9 @@ import json
 import os
 import sys
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import health
+from ansible_collections.lifeboat.dr.plugins.module_utils import health, module_args, service_schema
 from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, list_backups, utcnow
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import spec_from_params
 
 DEFAULT_CONFIG_DIR = "/etc/lifeboat"
 
@@ -34,16 +36,29 @@ def load_service(config_dir, name):
         raise LifeboatError("service %r is not configured here (%s.json is missing)" % (name, base))
     except ValueError as exc:
         raise LifeboatError("%s.json is not valid JSON: %s" % (base, exc))
-    password = None
-    if os.path.exists(base + ".secret"):
-        with open(base + ".secret") as handle:
-            password = handle.read().rstrip("\n")
-    for option, suffix in (("encryption_passphrase_file", ".passphrase"), ("age_identity_file", ".age-identity")):
-        if not config.get(option) and os.path.exists(base + suffix):
-            config[option] = base + suffix
-    config["login_password"] = password
-    config["offsite"] = load_offsite(config_dir) if config.get("offsite", True) else None
-    return spec_from_params(config)
+    # Written by an older role, the file holds the module's options themselves, no definition.
+    definition = config.pop("definition", None) or {}
+    options = module_args.dump_argument_spec()
+    params = dict((key, option.get("default")) for key, option in options.items())
+    params.update(config, definition=definition)
+    given = set(config)
+    directory = service_schema.services_dir(config_dir)
+    for key, (suffix, option) in service_schema.SECRET_FILES.items():
+        path = service_schema.secret_file(directory, name, key)
+        if not os.path.exists(path) or (option and params.get(option)) or definition.get(option):
+            continue
+        if option:
+            params[option] = path
+        else:
+            with open(path) as handle:
+                params[key] = handle.read().rstrip("\n")
+        given.add(option or key)
+    spec = module_args.spec_from_params(service_schema.module_params(
+        params, given, options, ("engine", "service"), module_args.COMMON_REQUIRED_IF))
+    # The agent's own: rotation after each run (retention null: never) and the offsite copy.
+    spec["retention"] = definition.get("retention", config.get("retention"))
+    spec["offsite"] = load_offsite(config_dir) if definition.get("offsite", config.get("offsite", True)) else None
+    return spec
 
 
 def load_offsite(config_dir):

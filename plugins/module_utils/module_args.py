@@ -7,28 +7,37 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines, service_schema
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.postgresql import Connection
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
+# The one default of the local backup repository: the modules', the agent's, and the roles' (through
+# the filter lifeboat.dr.backup_root, for an unset inventory-wide lifeboat_backup_root).
 DEFAULT_BACKUP_ROOT = "/var/backups/lifeboat"
 ENGINES = engines.names()
 
 
 # Argument specs are built by adding the parts a module needs, each documented by
-# the doc fragment of the same name (lifeboat.dr.connection and its sub-fragments).
+# the doc fragment of the same name (lifeboat.dr.connection and its sub-fragments,
+# lifeboat.dr.service for the definition).
 
-def target_spec(choices=ENGINES, required=True):
+def definition_spec():
+    """The service definition as written in the inventory: every key of the schema, secrets no_log."""
+    return dict(definition=dict(type="dict", options=service_schema.service_options()))
+
+
+# engine and service may come from the definition, so the modules require them after the merge
+# (params_for), not in the argument spec.
+
+def target_spec(choices=ENGINES):
     """What to act on: the engine and its database or path."""
-    engine = dict(type="str", choices=list(choices))
-    if required:
-        engine["required"] = True
-    return dict(engine=engine, database=dict(type="str"), path=dict(type="path"))
+    return dict(engine=dict(type="str", choices=list(choices)), database=dict(type="str"), path=dict(type="path"))
 
 
 def repository_spec():
     """Which service's backups, and where the repository is."""
-    return dict(service=dict(type="str", required=True), backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT))
+    return dict(service=dict(type="str"), backup_root=dict(type="path", default=DEFAULT_BACKUP_ROOT))
 
 
 def connection_spec():
@@ -77,13 +86,44 @@ def argument_spec(*parts, **own):
 
 def backup_argument_spec(**own):
     """db_dump and db_restore: every shared part."""
-    return argument_spec(target_spec(), repository_spec(), jobs_spec(), connection_spec(), mongodb_spec(),
-                         lock_spec(), encryption_spec(), **own)
+    return argument_spec(definition_spec(), target_spec(), repository_spec(), jobs_spec(), connection_spec(),
+                         mongodb_spec(), lock_spec(), encryption_spec(), **own)
+
+
+def dump_argument_spec():
+    """db_dump's options, which the host agent (cli.py) reads its configuration with too."""
+    return backup_argument_spec(
+        backup_type=dict(type="str", default="auto", choices=["auto", "daily", "weekly", "monthly", "yearly"]),
+        format=dict(type="str", default="custom", choices=["custom", "directory"]),
+        compression=dict(type="str", default="zstd", choices=["zstd", "gzip", "none"]),
+        compression_level=dict(type="int"),
+        threads=dict(type="int", default=0),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+        verify=dict(type="bool", default=True),
+        metrics_dir=dict(type="path"),
+        consistency=dict(type="str", default="stop", choices=["stop", "snapshot", "none"]),
+        stop_services=dict(type="list", elements="str", default=[]),
+    )
 
 
 # What each engine cannot work without: database for the servers, path for files and directories.
 COMMON_REQUIRED_IF = [("engine", name, list(engines.get(name).required_params))
                       for name in ENGINES if engines.get(name).required_params]
+
+
+def params_for(module, raw, required=("engine", "service")):
+    """``module.params`` with its ``definition`` merged in (``service_schema.module_params``).
+
+    ``raw``: the arguments as the task gave them (``ansible.module_utils.basic._load_params()``, read
+    before defaults are filled in); an option set there, to anything but null, wins over the definition's
+    field. Fails the module when a required option is in neither.
+    """
+    given = set(key for key, value in raw.items() if value is not None)
+    try:
+        return service_schema.module_params(module.params, given, module.argument_spec, required, COMMON_REQUIRED_IF)
+    except LifeboatError as exc:
+        module.fail_json(msg=str(exc))
 
 
 def connection_from_params(params):

@@ -5,16 +5,23 @@
 
 Every part of Lifeboat reads the same inventory item: the backup agent (its role's
 argument spec must accept every key here, which a unit test checks), the playbooks'
-roles, and the modules they call. Keys are listed in Ansible's argument-spec form,
+roles, and the modules they call, which take the item as written in their option
+``definition`` (its ``options`` are ``service_options()``; ``module_params`` merges it
+with the module's own options). Keys are listed in Ansible's argument-spec form,
 grouped by what they are about; ``SECRET_KEYS`` are never put in loop items, logs
-or the agent's world-readable configuration.
+or the agent's world-readable configuration: the agent keeps each in a 0600 file
+beside the service's configuration (``secret_file``).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+import copy
+import os
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines, rotation
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 IDENTITY = dict(
     name=dict(type="str", required=True),
@@ -74,11 +81,82 @@ GROUPS = (IDENTITY, CONNECTION, BACKUP, ENCRYPTION, RESTORE, VERIFY)
 
 
 def service_options():
-    """Every key a service definition may hold, as argument-spec options."""
+    """Every key a service definition may hold, as argument-spec options (a copy: callers may change it)."""
     options = {}
     for group in GROUPS:
-        options.update(group)
+        options.update(copy.deepcopy(group))
     return options
 
 
 SECRET_KEYS = tuple(sorted(name for name, option in service_options().items() if option.get("no_log")))
+
+# Where the agent keeps a service's secrets: <config_dir>/services/<name><suffix>, mode 0600, owned by
+# the agent user; the option that names the file to the modules, or None when the secret is read into
+# the option of its own name (the password).
+SECRET_FILES = {
+    "login_password": (".secret", None),
+    "encryption_passphrase": (".passphrase", "encryption_passphrase_file"),
+    "age_identity": (".age-identity", "age_identity_file"),
+}
+
+
+def services_dir(config_dir):
+    """The agent's directory of per-service configuration and secrets."""
+    return os.path.join(config_dir, "services")
+
+
+def secret_file(directory, name, key):
+    """The file holding secret ``key`` of service ``name`` in ``directory`` (the agent's: ``services_dir``)."""
+    return os.path.join(directory, name + SECRET_FILES[key][0])
+
+
+# The fields whose module option has another name. retention is a GFS policy {daily, weekly,
+# monthly, yearly}: backup_rotate takes it as keep_daily ... keep_yearly.
+RENAMED = {"name": "service"}
+
+
+def module_fields(definition):
+    """A service definition's fields under the names of the modules' options (unset fields left out)."""
+    fields = {}
+    for key, value in (definition or {}).items():
+        if value is None:
+            continue
+        if key == "retention":
+            # The agent's rotation reads the same policy: unknown classes and bad counts fail alike.
+            fields.update(("keep_" + kind, count) for kind, count in rotation.check_policy(value).items())
+        else:
+            fields[RENAMED.get(key, key)] = value
+    return fields
+
+
+def module_params(params, given, options, required=(), required_if=()):
+    """The parameters a module acts on: ``params`` with the fields of ``params["definition"]``.
+
+    ``params`` are the module's validated parameters (defaults filled in), ``given`` the names of
+    the options the task set, ``options`` the module's argument spec. A field of the definition
+    fills the option of its name (``module_fields``) unless the task gave that option; fields the
+    module has no option for are ignored (they belong to the schema: schedules, restore targets...).
+    ``required`` options and ``required_if`` (Ansible's form) are checked after the merge, since
+    either side may hold them. Raises LifeboatError naming what is missing or wrong.
+    """
+    merged = dict((key, value) for key, value in params.items() if key != "definition")
+    for key, value in module_fields(params.get("definition")).items():
+        option = options.get(key)
+        if option is None or key in given:
+            continue
+        if option.get("type") == "path":
+            value = os.path.expanduser(os.path.expandvars(value))
+        if option.get("choices") and value not in option["choices"]:
+            raise LifeboatError("definition: %s is %r; this module takes one of %s" % (
+                key, value, ", ".join(str(choice) for choice in option["choices"])))
+        merged[key] = value
+    missing = [key for key in required if merged.get(key) is None]
+    if missing:
+        named = dict((option, field) for field, option in RENAMED.items())
+        raise LifeboatError("missing required arguments: %s (options, or fields of definition)" % ", ".join(
+            key + (" (definition: %s)" % named[key] if key in named else "") for key in missing))
+    for key, value, needed in required_if:
+        absent = [name for name in needed if merged.get(name) is None]
+        if merged.get(key) == value and absent:
+            raise LifeboatError("%s is %s but all of the following are missing: %s" % (key, value, ", ".join(absent)))
+    return merged

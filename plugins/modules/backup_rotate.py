@@ -23,9 +23,8 @@ author:
   - Lifeboat contributors (@lifeboat-dr)
 options:
   service:
-    description: Service whose backups are rotated.
+    description: Service whose backups are rotated. Required, here or in O(definition).
     type: str
-    required: true
   backup_root:
     description: Root of the backup repository.
     type: path
@@ -55,6 +54,7 @@ attributes:
     support: none
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+  - lifeboat.dr.service
   - lifeboat.dr.connection.lock
 notes:
   - In check mode nothing is deleted and RV(deleted) lists what would be.
@@ -91,26 +91,26 @@ incomplete:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
+    argument_spec, definition_spec, lock_spec, params_for, repository_spec)
 from ansible_collections.lifeboat.dr.plugins.module_utils.rotation import rotate
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            service=dict(type="str", required=True),
-            backup_root=dict(type="path", default="/var/backups/lifeboat"),
+        argument_spec=argument_spec(
+            definition_spec(), repository_spec(), lock_spec(),
             keep_daily=dict(type="int", default=7),
             keep_weekly=dict(type="int", default=4),
             keep_monthly=dict(type="int", default=12),
             keep_yearly=dict(type="int", default=0),
-            lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
-    params = module.params
+    params = params_for(module, _load_params(), required=("service",))
     policy = {kind: params["keep_" + kind] for kind in ("daily", "weekly", "monthly", "yearly")}
     try:
         result = rotate(params["backup_root"], params["service"], policy, check_mode=module.check_mode,

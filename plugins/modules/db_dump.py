@@ -41,14 +41,12 @@ author:
   - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
-    description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration).
+    description: What to back up; V(directory) is any data directory (a vector store, uploads, configuration). Required, here or in O(definition).
     type: str
-    required: true
     choices: [postgresql, mysql, sqlite, directory, redis, mongodb]
   service:
-    description: Name of the protected service; the backups live under O(backup_root)/O(service).
+    description: Name of the protected service; the backups live under O(backup_root)/O(service). Required, here or in O(definition).
     type: str
-    required: true
   backup_root:
     description: Root directory of the backup repository on the host.
     type: path
@@ -132,6 +130,7 @@ attributes:
     support: none
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+  - lifeboat.dr.service
   - lifeboat.dr.connection
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
@@ -243,31 +242,18 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import plan
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, backup_argument_spec, runner_for, spec_from_params)
+    dump_argument_spec, params_for, runner_for, spec_from_params)
 
 
 def main():
-    argument_spec = backup_argument_spec(
-        backup_type=dict(type="str", default="auto", choices=["auto", "daily", "weekly", "monthly", "yearly"]),
-        format=dict(type="str", default="custom", choices=["custom", "directory"]),
-        compression=dict(type="str", default="zstd", choices=["zstd", "gzip", "none"]),
-        compression_level=dict(type="int"),
-        threads=dict(type="int", default=0),
-        owner=dict(type="str"),
-        group=dict(type="str"),
-        verify=dict(type="bool", default=True),
-        metrics_dir=dict(type="path"),
-        consistency=dict(type="str", default="stop", choices=["stop", "snapshot", "none"]),
-        stop_services=dict(type="list", elements="str", default=[]),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
-    spec = spec_from_params(module.params)
+    module = AnsibleModule(argument_spec=dump_argument_spec(), supports_check_mode=True)
+    spec = spec_from_params(params_for(module, _load_params()))
     runner = runner_for(module)
     try:
         if module.check_mode:

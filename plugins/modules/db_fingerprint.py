@@ -22,9 +22,8 @@ author:
   - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
-    description: Database engine.
+    description: Database engine. Required, here or in O(definition).
     type: str
-    required: true
     choices: [postgresql, mysql, sqlite, directory, redis]
   database:
     description: PostgreSQL or MariaDB database. Required when O(engine=postgresql) or O(engine=mysql).
@@ -34,6 +33,7 @@ options:
     type: path
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+  - lifeboat.dr.service
   - lifeboat.dr.attributes.read_only
   - lifeboat.dr.connection
 notes:
@@ -73,22 +73,24 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, argument_spec, connection_spec, runner_for, spec_from_params, target_spec)
+    argument_spec, connection_spec, definition_spec, params_for, runner_for, spec_from_params, target_spec)
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(target_spec(engines.names(supporting="fingerprint")),
+    module = AnsibleModule(argument_spec=argument_spec(definition_spec(),
+                                                       target_spec(engines.names(supporting="fingerprint")),
                                                        connection_spec()),
-                           required_if=COMMON_REQUIRED_IF, supports_check_mode=True)
+                           supports_check_mode=True)
+    spec = spec_from_params(params_for(module, _load_params(), required=("engine",)))
     runner = runner_for(module)
     try:
-        tables = fingerprint.of_service(runner, spec_from_params(module.params))
+        tables = fingerprint.of_service(runner, spec)
     except LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     module.exit_json(changed=False, tables=tables, fingerprint=fingerprint.combine(tables),

@@ -43,14 +43,12 @@ author:
   - Lifeboat contributors (@lifeboat-dr)
 options:
   engine:
-    description: Engine; must match the backup's.
+    description: Engine; must match the backup's. Required, here or in O(definition).
     type: str
-    required: true
     choices: [postgresql, mysql, sqlite, directory, redis, mongodb]
   service:
-    description: Protected service whose backups O(select) chooses from.
+    description: Protected service whose backups O(select) chooses from. Required, here or in O(definition).
     type: str
-    required: true
   backup:
     description: Backup file to restore. Mutually exclusive with O(select).
     type: path
@@ -121,6 +119,7 @@ attributes:
     support: none
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+  - lifeboat.dr.service
   - lifeboat.dr.connection
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
@@ -213,11 +212,11 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, backup_argument_spec, runner_for, spec_from_params)
+    backup_argument_spec, params_for, runner_for, spec_from_params)
 from ansible_collections.lifeboat.dr.plugins.module_utils.restore import run_restore
 
 
@@ -232,11 +231,12 @@ def main():
         redis_unit=dict(type="str", default="redis-server"),
         redis_restore_type=dict(type="str", default="rdb", choices=["rdb", "aof"]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, required_if=COMMON_REQUIRED_IF,
-                           mutually_exclusive=[("backup", "select")], supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[("backup", "select")],
+                           supports_check_mode=True)
+    spec = spec_from_params(params_for(module, _load_params()))
     runner = runner_for(module)
     try:
-        result = run_restore(spec_from_params(module.params), runner=runner, check_mode=module.check_mode)
+        result = run_restore(spec, runner=runner, check_mode=module.check_mode)
     except LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     module.exit_json(**result)

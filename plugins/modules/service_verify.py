@@ -36,9 +36,8 @@ options:
     type: str
     choices: [postgresql, mysql, sqlite, directory, redis, mongodb]
   service:
-    description: Service name (its backups are under O(backup_root)/O(service)).
+    description: Service name (its backups are under O(backup_root)/O(service)). Required, here or in O(definition).
     type: str
-    required: true
   level:
     description: Verification level.
     type: str
@@ -87,6 +86,7 @@ options:
     type: path
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+  - lifeboat.dr.service
   - lifeboat.dr.attributes.read_only
   - lifeboat.dr.connection
   - lifeboat.dr.connection.mongodb
@@ -129,19 +129,19 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import verify
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    COMMON_REQUIRED_IF, argument_spec, connection_spec, mongodb_spec, repository_spec, runner_for, spec_from_params,
-    target_spec)
+    argument_spec, connection_spec, definition_spec, mongodb_spec, params_for, repository_spec, runner_for,
+    spec_from_params, target_spec)
 
 
 def main():
     spec = argument_spec(
         # Without an engine, only the host's units, health endpoint and HTTP flows are checked.
-        target_spec(required=False), repository_spec(), connection_spec(), mongodb_spec(),
+        definition_spec(), target_spec(), repository_spec(), connection_spec(), mongodb_spec(),
         level=dict(type="str", default="quick", choices=list(verify.LEVELS)),
         rows=dict(type="str", default="at_least", choices=["at_least", "exact"]),
         check_backups=dict(type="bool", default=True),
@@ -150,9 +150,10 @@ def main():
         health_url=dict(type="str"),
         smoke_requests=dict(type="list", elements="dict", default=[]),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=COMMON_REQUIRED_IF)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = params_for(module, _load_params(), required=("service",))
     runner = runner_for(module)
-    checks = verify.run_checks(runner, spec_from_params(module.params), module.params["level"], bf.utcnow())
+    checks = verify.run_checks(runner, spec_from_params(params), params["level"], bf.utcnow())
     module.exit_json(changed=False, checks=checks, summary=verify.summary(checks), executed_commands=runner.executed)
 
 

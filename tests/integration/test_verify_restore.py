@@ -32,6 +32,17 @@ def _verify(lab, level="full", **extra):
     return {entry["check"].split(": ", 1)[1]: entry for entry in result["checks"]}, result
 
 
+def test_a_definition_as_written_with_the_database_given_checks_the_side_copy(lab, side_copy):
+    # The inventory item as it is (fields service_verify does not use included); the option wins.
+    definition = {"name": "appdb", "engine": "postgresql", "database": "appdb", "login_user": "lifeboat",
+                  "schedule": "*-*-* 02:00:00", "app_services": ["sampleapp"], "encryption": "age"}
+    result = run_module("service_verify", {"definition": definition, "database": SIDE, "level": "full",
+                                           "rows": "exact", "login_password": lab["password"]})
+    assert not result.get("failed"), result.get("msg")
+    assert result["summary"]["failed"] == 0, result["checks"]
+    assert any((entry.get("detail") or "").endswith("database %s" % SIDE) for entry in result["checks"]), result["checks"]
+
+
 def test_side_database_holds_the_backup_and_passes_full_checks(lab, side_copy):
     assert pg_content(SIDE)  # restored tables are there
     checks, result = _verify(lab, rows="exact")

@@ -42,7 +42,7 @@ def test_secrets_are_named_once():
     assert services_filter.SECRET_KEYS is service_schema.SECRET_KEYS
     item = {"name": "a", "engine": "sqlite", "path": "/x", "login_password": "p", "age_identity": "k",
             "encryption_passphrase": "s"}
-    assert set(services_filter.services([item])[0]) == {"name", "engine", "path", "has_age_identity"}
+    assert set(services_filter.services([item])[0]) == {"name", "engine", "path"}
 
 
 LAB_SERVICES = os.path.join(ROOT, "inventories", "lab", "group_vars", "app.yml")

@@ -22,7 +22,8 @@ def test_configs_hold_no_secret_and_the_secret_is_private(host):
     config = host.file("/etc/lifeboat/services/orders.json")
     assert config.mode == 0o640 and config.user == "root" and config.group == "lifeboat"
     assert "molecule-not-a-secret" not in config.content_string
-    assert json.loads(config.content_string)["login_user"] == "lifeboat"
+    # The service as written in the inventory, without its password.
+    assert json.loads(config.content_string)["definition"]["login_user"] == "lifeboat"
     secret = host.file("/etc/lifeboat/services/orders.secret")
     assert secret.mode == 0o600 and secret.user == "lifeboat"
     assert secret.content_string.strip() == "molecule-not-a-secret"
@@ -108,7 +109,7 @@ def test_status_reports_every_service_and_fails_on_the_unreachable_one(host):
 
 def test_service_config_carries_the_retention_policy(host):
     config = json.loads(host.file("/etc/lifeboat/services/notes.json").content_string)
-    assert config["retention"] == {"daily": 7, "weekly": 4, "monthly": 12, "yearly": 0}
+    assert config["definition"]["retention"] == {"daily": 7, "weekly": 4, "monthly": 12, "yearly": 0}
 
 
 def test_offsite_credentials_are_kept_apart_and_private(host):
