@@ -17,6 +17,7 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import health
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite import transfer
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import owner_ids, run_dump
 from ansible_collections.lifeboat.dr.plugins.module_utils.rotation import rotate
 
@@ -41,22 +42,22 @@ def backup_cycle(spec, runner=None, when=None):
     if spec.get("retention") is not None:
         result["rotation"] = rotate(root, service, spec["retention"], lock_timeout=spec.get("lock_timeout", 60))
     if spec.get("offsite"):
-        result["offsite"] = _offsite(spec, runner, uid, gid)
+        result["offsite"] = _offsite(spec, uid, gid)
     result["metrics_file"] = _publish(spec)
     return result
 
 
-def _offsite(spec, runner, uid, gid):
+def _offsite(spec, uid, gid):
     """Push this service's backups and prune the remote copies; record the outcome either way."""
     params = dict(spec["offsite"], service=spec["service"], backup_root=spec["backup_root"],
                   lock_timeout=spec.get("lock_timeout", 60))
     started, when = time.monotonic(), bf.utcnow()
     try:
-        provider = offsite.provider_from_params(params, runner)
-        pushed = offsite.run("push", provider, params)["services"].get(spec["service"], {})
+        provider = offsite.provider_from_params(params)
+        pushed = transfer.run("push", provider, params)["services"].get(spec["service"], {})
         pruned = {}
         if params.get("retention") is not None:
-            pruned = offsite.prune(provider, params.get("prefix") or "", spec["service"], params["retention"])
+            pruned = transfer.prune(provider, params.get("prefix") or "", spec["service"], params["retention"])
     except bf.LifeboatError as exc:
         health.record_offsite(spec["backup_root"], spec["service"], False, when, time.monotonic() - started,
                               error=str(exc), uid=uid, gid=gid)

@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: Lifeboat contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Debian packages a host needs for the services it backs up or restores.
+"""The Debian packages (and the pip requirements) a host needs for the services it backs up or restores.
 
 The one place that knows them: the ``lifeboat.dr.host_tools`` role installs
 what :func:`host_packages` returns, for the backup agent, point-in-time
 recovery and restore hosts alike. Each engine names its own packages
-(``HOST_PACKAGES`` in its module, ``host_packages`` of the registry's engine).
+(``HOST_PACKAGES`` in its module, ``host_packages`` of the registry's engine),
+and so does each offsite provider (``HOST_PACKAGES`` and
+``PYTHON_REQUIREMENTS`` of its class in ``offsite/``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 # What every Lifeboat host runs: the host commands (python3), compression, archives.
@@ -22,18 +25,21 @@ BASE_PACKAGES = ("python3", "zstd", "gzip", "tar")
 ENCRYPTION_PACKAGES = {"none": (), "age": ("age",), "gpg": ("gnupg",)}
 
 
-def offsite_packages(stores):
-    """Packages the offsite step needs for ``stores`` (``lifeboat_offsite`` dicts, or one)."""
+def _providers(stores):
+    """The provider classes of ``stores`` (``lifeboat_offsite`` dicts, or one)."""
     if isinstance(stores, dict):
         stores = [stores]
-    packages = set()
-    for store in stores or []:
-        if store.get("provider") == "s3":
-            packages.add("python3-boto3")
-        if store.get("credentials_file"):
-            # A GCS service-account key is signed with openssl.
-            packages.add("openssl")
-    return packages
+    return [offsite.get(store.get("provider")) for store in stores or []]
+
+
+def offsite_packages(stores):
+    """Debian packages the offsite step needs for ``stores`` (``lifeboat_offsite`` dicts, or one)."""
+    return set(name for provider in _providers(stores) for name in provider.HOST_PACKAGES)
+
+
+def offsite_python_requirements(stores):
+    """Sorted pip requirements (``name>=x,<y``) of the client libraries ``stores`` use, for the agent's virtualenv."""
+    return sorted(set(requirement for provider in _providers(stores) for requirement in provider.PYTHON_REQUIREMENTS))
 
 
 def host_packages(services=None, offsite=None, extra=None):

@@ -24,7 +24,8 @@ description:
   - V(verify) compares every remote backup's size and content checksum with its metadata; O(deep=false)
     trusts the checksum stored with the object where the store keeps one.
   - V(prune) applies a GFS policy to the remote copies, independently of local rotation. Objects under S3
-    Object Lock retention are reported in C(locked), never silently skipped.
+    Object Lock retention, an Azure immutability policy or legal hold, or a GCS retention policy or hold are
+    reported in C(locked), never silently skipped.
 author:
   - Lifeboat contributors (@lifeboat-dr)
 options:
@@ -36,8 +37,8 @@ options:
   provider:
     description:
       - V(s3) for S3 and S3-compatible stores (MinIO, Backblaze B2, Wasabi) through boto3; V(azure_blob) for Azure Blob
-        Storage and V(gcs) for Google Cloud Storage through their REST APIs (no SDK needed on the host);
-        V(filesystem) for a mounted path.
+        Storage through azure-storage-blob (and azure-identity); V(gcs) for Google Cloud Storage through
+        google-cloud-storage and google-auth; V(filesystem) for a mounted path (nothing to install).
     type: str
     required: true
     choices: [s3, azure_blob, gcs, filesystem]
@@ -93,17 +94,32 @@ options:
         V(gcs) an emulator or private endpoint (C(https://storage.googleapis.com) when omitted).
     type: str
   account_name:
-    description: Azure storage account (V(azure_blob)).
+    description: Azure storage account (V(azure_blob)); C(AZURE_STORAGE_ACCOUNT) when omitted.
     type: str
   account_key:
-    description: Azure storage account key, used to sign requests (Shared Key); never logged.
+    description: Azure storage account key, used to sign requests (Shared Key); never logged. C(AZURE_STORAGE_KEY)
+      when no credential option is given.
     type: str
   sas_token:
-    description: Azure shared access signature, instead of O(account_key); never logged.
+    description: Azure shared access signature, instead of O(account_key); never logged. C(AZURE_STORAGE_SAS_TOKEN)
+      when no credential option is given.
     type: str
   connection_string:
     description: Azure connection string (account, key or SAS, endpoint), for example from Ansible Vault; never logged.
+      C(AZURE_STORAGE_CONNECTION_STRING) when no credential option is given.
     type: str
+  azure_auth:
+    description:
+      - How V(azure_blob) authenticates. V(auto) takes the first of O(connection_string), O(account_key),
+        O(sas_token), then the same from the environment (C(AZURE_STORAGE_CONNECTION_STRING), C(AZURE_STORAGE_KEY),
+        C(AZURE_STORAGE_SAS_TOKEN)), and without any of them Azure AD through azure-identity's
+        C(DefaultAzureCredential) (a managed identity, workload identity, C(AZURE_CLIENT_ID)/C(AZURE_TENANT_ID)/
+        C(AZURE_CLIENT_SECRET), an Azure CLI login; the identity needs the role Storage Blob Data Contributor).
+      - V(connection_string), V(shared_key) and V(sas) insist on that credential (option, else its environment
+        variable); V(default_credential) uses Azure AD even when keys are around. Azure AD needs an C(https) endpoint.
+    type: str
+    choices: [auto, connection_string, shared_key, sas, default_credential]
+    default: auto
   encryption_scope:
     description:
       - Azure encryption scope sent with every write. Azurite accepts and ignores it, so Lifeboat's tests cannot show
@@ -114,9 +130,16 @@ options:
     type: str
   credentials_file:
     description:
-      - GCS service account key (JSON) on the host, mode 0600. A token is requested with a JWT signed by C(openssl)
-        from a private temporary file; the key never appears on a command line.
+      - GCS service account key (JSON) on the host, mode 0600, or any credentials file google-auth reads. Without
+        O(access_token) and O(credentials_file), V(gcs) uses application default credentials
+        (C(GOOGLE_APPLICATION_CREDENTIALS), a gcloud login, or the metadata server of a Compute Engine or GKE host).
     type: path
+  anonymous:
+    description:
+      - V(gcs) sends no credentials (an emulator such as gcp-storage-emulator, or a public bucket). When omitted,
+        requests are anonymous only if O(endpoint_url) is given and no credentials are (no O(access_token),
+        O(credentials_file) or C(GOOGLE_APPLICATION_CREDENTIALS)); V(false) always uses credentials.
+    type: bool
   region:
     description: S3 region.
     type: str
@@ -152,12 +175,12 @@ options:
     default: 0
   multipart_mb:
     description:
-      - Part (S3), block (Azure) or chunk (GCS) size in MiB. S3 keeps about O(multipart_mb) times O(concurrency) in
-        memory, Azure and GCS one block.
+      - Part (S3), block (Azure) or chunk (GCS) size in MiB. S3 and Azure keep about O(multipart_mb) times
+        O(concurrency) in memory, GCS one chunk.
     type: int
     default: 16
   concurrency:
-    description: Parts uploaded in parallel.
+    description: Parts (S3) or blocks (Azure) uploaded in parallel.
     type: int
     default: 4
   lock_timeout:
@@ -173,10 +196,18 @@ attributes:
     support: none
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+requirements:
+  - boto3 for V(s3)
+  - azure-storage-blob, and azure-identity for Azure AD, for V(azure_blob)
+  - google-cloud-storage and google-auth for V(gcs)
 notes:
   - Check mode reports what V(push), V(pull) or V(prune) would do and touches nothing.
-  - The s3 provider needs boto3 on the host (Debian C(python3-boto3)). azure_blob and gcs need only Python's standard
-    library (and C(openssl) for O(credentials_file)).
+  - The client libraries are needed on the host that runs the module, in the Python that runs it; the pip
+    requirements (with versions) per store are what the P(lifeboat.dr.offsite_python_requirements#filter) filter
+    returns. V(filesystem) needs none.
+  - Credentials also come from the standard environment variables of each store (C(AWS_*), C(AZURE_STORAGE_*),
+    C(GOOGLE_APPLICATION_CREDENTIALS)); an option given wins. Secrets never appear in the result, in C(target) or in
+    error messages.
   - Tested against moto (S3), Azurite (Azure Blob) and gcp-storage-emulator (GCS), not against the clouds themselves.
 seealso:
   - module: lifeboat.dr.db_restore
@@ -210,6 +241,15 @@ EXAMPLES = r"""
     container: backups
     prefix: "{{ inventory_hostname }}"
     connection_string: "{{ vault_azure_connection_string }}"
+
+- name: Copy to Azure with the VM's managed identity (no key anywhere)
+  lifeboat.dr.backup_offsite:
+    action: push
+    provider: azure_blob
+    account_name: acmebackups
+    container: backups
+    prefix: "{{ inventory_hostname }}"
+    azure_auth: default_credential
 
 - name: Check every copy in a GCS bucket, with a service account key on the host
   lifeboat.dr.backup_offsite:
@@ -259,14 +299,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import runner_for
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite import transfer
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.azure_blob import AUTH_CHOICES
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", required=True, choices=list(offsite.ACTIONS)),
-            provider=dict(type="str", required=True, choices=list(offsite.PROVIDERS)),
+            action=dict(type="str", required=True, choices=list(transfer.ACTIONS)),
+            provider=dict(type="str", required=True, choices=list(offsite.names())),
             service=dict(type="str"),
             backup_root=dict(type="path", default="/var/backups/lifeboat"),
             prefix=dict(type="str", default=""),
@@ -283,9 +324,11 @@ def main():
             account_key=dict(type="str", no_log=True),
             sas_token=dict(type="str", no_log=True),
             connection_string=dict(type="str", no_log=True),
+            azure_auth=dict(type="str", default="auto", choices=list(AUTH_CHOICES)),
             encryption_scope=dict(type="str"),
             access_token=dict(type="str", no_log=True),
             credentials_file=dict(type="path"),
+            anonymous=dict(type="bool"),
             endpoint_url=dict(type="str"),
             region=dict(type="str"),
             access_key=dict(type="str", no_log=True),
@@ -301,8 +344,7 @@ def main():
             concurrency=dict(type="int", default=4),
             lock_timeout=dict(type="int", default=60),
         ),
-        required_if=[("provider", "s3", ["bucket"]), ("provider", "gcs", ["bucket"]),
-                     ("provider", "azure_blob", ["container"]), ("provider", "filesystem", ["path"]),
+        required_if=[("provider", name, list(offsite.get(name).REQUIRED_PARAMS)) for name in offsite.names()] + [
                      ("action", "pull", ["service"]), ("object_lock_mode", "GOVERNANCE", ["object_lock_days"]),
                      ("object_lock_mode", "COMPLIANCE", ["object_lock_days"]), ("sse", "aws:kms", ["kms_key_id"])],
         supports_check_mode=True,
@@ -310,8 +352,8 @@ def main():
     params = dict(module.params)
     params["policy"] = {kind: params["keep_" + kind] for kind in ("daily", "weekly", "monthly", "yearly")}
     try:
-        provider = offsite.provider_from_params(params, runner_for(module))
-        result = offsite.run(params["action"], provider, params, check_mode=module.check_mode)
+        provider = offsite.provider_from_params(params)
+        result = transfer.run(params["action"], provider, params, check_mode=module.check_mode)
     except LifeboatError as exc:
         module.fail_json(msg=str(exc))
     if params["action"] == "verify":

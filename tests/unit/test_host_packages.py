@@ -8,8 +8,9 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils import engines
-from ansible_collections.lifeboat.dr.plugins.module_utils.host_packages import BASE_PACKAGES, host_packages
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines, offsite
+from ansible_collections.lifeboat.dr.plugins.module_utils.host_packages import (
+    BASE_PACKAGES, host_packages, offsite_python_requirements)
 
 
 def test_a_host_without_services_gets_the_base_tools():
@@ -34,11 +35,31 @@ def test_services_bring_their_engine_and_encryption_tools():
     assert packages == sorted(set(packages))
 
 
-def test_offsite_stores_bring_their_clients_one_or_many():
-    assert "python3-boto3" in host_packages([], {"provider": "s3", "bucket": "b"})
-    packages = host_packages([], [{"provider": "gcs", "credentials_file": "/etc/key.json"}, {"provider": "s3"}],
-                             ["cron"])
-    assert {"openssl", "python3-boto3", "cron"} <= set(packages)
+def test_offsite_stores_bring_the_packages_their_providers_declare():
+    assert host_packages([], {"provider": "s3", "bucket": "b"}) == sorted(BASE_PACKAGES)  # boto3 comes from pip
+    stores = [{"provider": name} for name in offsite.names()]
+    declared = set(name for store in stores for name in offsite.get(store["provider"]).HOST_PACKAGES)
+    assert declared | {"cron"} <= set(host_packages([], stores, ["cron"]))
+
+
+def test_offsite_python_requirements_are_the_providers_own_sorted_once():
+    stores = [{"provider": "gcs", "bucket": "b"}, {"provider": "s3"}, {"provider": "gcs"}, {"provider": "filesystem"}]
+    assert offsite_python_requirements(stores) == sorted(set(
+        offsite.get("gcs").PYTHON_REQUIREMENTS + offsite.get("s3").PYTHON_REQUIREMENTS))
+    assert offsite_python_requirements({"provider": "azure_blob"}) == [
+        "azure-identity>=1.15,<2", "azure-storage-blob>=12.19,<13"]
+    assert offsite_python_requirements({"provider": "filesystem", "path": "/mnt"}) == []
+    assert offsite_python_requirements(None) == []
+
+
+def test_the_filter_gives_the_requirements_and_names_an_unknown_provider():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.lifeboat.dr.plugins.filter.offsite_python_requirements import FilterModule
+    requirements = FilterModule().filters()["offsite_python_requirements"]
+    assert requirements([{"provider": "s3"}]) == ["boto3>=1.26,<2"]
+    with pytest.raises(AnsibleFilterError) as err:
+        requirements([{"provider": "dropbox"}])
+    assert "dropbox" in str(err.value)
 
 
 @pytest.mark.parametrize("service, word", [({"name": "x", "engine": "oracle"}, "engine 'oracle'"),

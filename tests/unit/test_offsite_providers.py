@@ -1,52 +1,156 @@
-"""Pieces of the offsite providers that need no store: GCS service-account JWTs, connection strings."""
-import base64
-import json
-import subprocess
+"""The offsite providers without a store: the registry and its contract, credential selection (options, then the
+standard environment variables), and that no secret reaches describe() or an error message."""
+import glob
+import io
+import os
+import re
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import offsite_providers as providers
-from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
+import pytest
+
+from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite import azure_blob, base, gcs, transfer
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.filesystem import FilesystemProvider
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.s3 import S3Provider
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KEY = "c2VjcmV0IGFjY291bnQga2V5IG9mIHRoZSB0ZXN0"
+SAS = "sv=2022-11-02&ss=b&sig=c2VjcmV0IHNpZ25hdHVyZQ%3D%3D"
+NO_ENV = {}
 
 
-def unb64(text):
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def test_the_registry_lists_every_provider_and_each_keeps_the_contract():
+    assert offsite.names() == ("s3", "azure_blob", "gcs", "filesystem")
+    for name in offsite.names():
+        provider = offsite.get(name)
+        assert provider.name == name and issubclass(provider, base.Provider)
+        for method in base.METHODS + ("from_params",):
+            assert getattr(provider, method) is not getattr(base.Provider, method, None), (name, method)
+        assert isinstance(provider.HOST_PACKAGES, tuple) and isinstance(provider.PYTHON_REQUIREMENTS, tuple)
+        assert provider.REQUIRED_PARAMS
+        for requirement in provider.PYTHON_REQUIREMENTS:
+            assert re.match(r"^[a-z0-9-]+>=[0-9.]+,<[0-9]+$", requirement), requirement
 
 
-def test_service_account_jwt_is_signed_by_the_key_and_asks_for_storage(tmp_path):
-    key = tmp_path / "key.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(tmp_path / "pub.pem")], check=True,
-                   capture_output=True)
-    info = {"client_email": "backup@proj.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token",
-            "private_key": key.read_text()}
-    runner = Runner()
-    jwt = providers.service_account_jwt(info, providers.GCSProvider.SCOPE, runner, now=1700000000)
-    header, claims, signature = jwt.split(".")
-    assert json.loads(unb64(header)) == {"alg": "RS256", "typ": "JWT"}
-    assert json.loads(unb64(claims)) == {"iss": info["client_email"], "scope": providers.GCSProvider.SCOPE,
-                                         "aud": info["token_uri"], "iat": 1700000000, "exp": 1700003600}
-    (tmp_path / "sig").write_bytes(unb64(signature))
-    (tmp_path / "input").write_bytes(("%s.%s" % (header, claims)).encode())
-    verified = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"), "-signature",
-                               str(tmp_path / "sig"), str(tmp_path / "input")], capture_output=True, text=True, check=False)
-    assert verified.stdout.strip() == "Verified OK"
-    # The private key went through a 0600 file that is gone, never through argv.
-    assert "PRIVATE KEY" not in " ".join(runner.executed)
+def test_an_unknown_provider_is_named_with_the_known_ones():
+    with pytest.raises(LifeboatError) as err:
+        offsite.provider_from_params({"provider": "ftp"})
+    assert "'ftp'" in str(err.value) and "azure_blob" in str(err.value)
+
+
+def test_only_a_providers_own_file_names_it():
+    """The registry answers for providers: no ``== "s3"`` anywhere else in the code that runs."""
+    pattern = re.compile(r"""(==|!=|\bin)\s*\(?["'](%s)["']""" % "|".join(offsite.names()))
+    for path in glob.glob(os.path.join(ROOT, "plugins", "**", "*.py"), recursive=True):
+        if os.path.dirname(path).endswith(os.path.join("module_utils", "offsite")):
+            continue
+        with open(path) as handle:
+            assert not pattern.search(handle.read()), path
+
+
+def test_filesystem_needs_nothing_and_the_clouds_need_their_libraries():
+    assert FilesystemProvider.PYTHON_REQUIREMENTS == () and FilesystemProvider.HOST_PACKAGES == ()
+    assert S3Provider.PYTHON_REQUIREMENTS == ("boto3>=1.26,<2",)
+    assert [r.split(">=")[0] for r in azure_blob.PROVIDER.PYTHON_REQUIREMENTS] == ["azure-identity",
+                                                                                   "azure-storage-blob"]
+    assert [r.split(">=")[0] for r in gcs.PROVIDER.PYTHON_REQUIREMENTS] == ["google-auth", "google-cloud-storage"]
 
 
 def test_connection_string_gives_account_key_and_endpoint():
-    store = providers.AzureBlobProvider("backups", connection_string=(
-        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=a2V5;EndpointSuffix=core.windows.net"))
-    assert store.account == "acme" and store.key == "a2V5"
-    assert store.describe() == "https://acme.blob.core.windows.net/backups"
+    auth = azure_blob.select_auth({"connection_string": (
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=%s;EndpointSuffix=core.windows.net" % KEY)},
+        NO_ENV)
+    assert (auth.kind, auth.account_name, auth.secret) == ("shared_key", "acme", KEY)
+    assert auth.account_url == "https://acme.blob.core.windows.net"
+
+
+@pytest.mark.parametrize("params, environ, kind, origin", [
+    # Options first, in the order connection string, key, SAS.
+    ({"account_name": "a", "account_key": KEY, "sas_token": SAS}, {}, "shared_key", "account_key"),
+    ({"account_name": "a", "sas_token": "?" + SAS}, {"AZURE_STORAGE_KEY": KEY}, "sas", "sas_token"),
+    # Then the standard environment variables.
+    ({"account_name": "a"}, {"AZURE_STORAGE_KEY": KEY, "AZURE_STORAGE_SAS_TOKEN": SAS}, "shared_key",
+     "AZURE_STORAGE_KEY"),
+    ({}, {"AZURE_STORAGE_ACCOUNT": "a", "AZURE_STORAGE_SAS_TOKEN": SAS}, "sas", "AZURE_STORAGE_SAS_TOKEN"),
+    ({}, {"AZURE_STORAGE_CONNECTION_STRING": "AccountName=a;AccountKey=%s" % KEY}, "shared_key",
+     "AZURE_STORAGE_CONNECTION_STRING"),
+    # Nothing given: Azure AD (a managed identity, ...).
+    ({"account_name": "a"}, {}, "default_credential", "azure-identity DefaultAzureCredential"),
+    ({"account_name": "a", "azure_auth": "default_credential"}, {"AZURE_STORAGE_KEY": KEY}, "default_credential",
+     "azure-identity DefaultAzureCredential"),
+    ({"account_name": "a", "azure_auth": "sas", "account_key": KEY}, {"AZURE_STORAGE_SAS_TOKEN": SAS}, "sas",
+     "AZURE_STORAGE_SAS_TOKEN"),
+])
+def test_azure_credentials_options_win_over_the_environment(params, environ, kind, origin):
+    auth = azure_blob.select_auth(params, environ)
+    assert (auth.kind, auth.origin) == (kind, origin)
+    assert auth.account_name == "a" and auth.account_url == "https://a.blob.core.windows.net"
+    if kind == "sas":
+        assert auth.secret == SAS  # without the leading "?"
+
+
+def test_azure_explicit_auth_without_its_secret_names_what_is_missing():
+    with pytest.raises(LifeboatError) as err:
+        azure_blob.select_auth({"account_name": "a", "azure_auth": "shared_key", "sas_token": SAS}, NO_ENV)
+    assert "account_key" in str(err.value) and "AZURE_STORAGE_KEY" in str(err.value)
+    with pytest.raises(LifeboatError) as err:
+        azure_blob.select_auth({"account_key": KEY}, NO_ENV)
+    assert "account_name" in str(err.value) and KEY not in str(err.value)
+
+
+@pytest.mark.parametrize("store, secrets", [
+    (azure_blob.AzureBlobProvider("backups", connection_string="AccountName=acme;AccountKey=%s" % KEY,
+                                  environ=NO_ENV), [KEY]),
+    (azure_blob.AzureBlobProvider("backups", endpoint_url="https://acme.blob.core.windows.net/?" + SAS,
+                                  sas_token=SAS, environ=NO_ENV), [SAS, "sig="]),
+    (azure_blob.AzureBlobProvider("backups", account_name="acme", environ={"AZURE_STORAGE_KEY": KEY}), [KEY]),
+    (gcs.GCSProvider("bucket", access_token="ya29.secret-token", environ=NO_ENV), ["ya29"]),
+    (S3Provider("bucket", access_key="AKIAEXAMPLE", secret_key="secret/key", session_token="token"),
+     ["AKIAEXAMPLE", "secret/key", "token"]),
+])
+def test_describe_never_shows_credentials(store, secrets):
+    described = store.describe()
+    assert described and not any(secret in described for secret in secrets), described
+
+
+def test_errors_are_scrubbed_of_secrets_and_signatures():
+    store = azure_blob.AzureBlobProvider("backups", account_name="acme", sas_token=SAS, environ=NO_ENV)
+    error = store.failure("upload of", "k", "HTTPSConnectionPool: Max retries exceeded with url: /backups/k?%s&comp=block"
+                          % SAS.replace("%3D", "="), [store.auth.secret])
+    assert "c2VjcmV0IHNpZ25hdHVyZQ" not in str(error) and "sig=***" in str(error)
+    assert str(error).startswith("upload of k in https://acme.blob.core.windows.net/backups failed: ")
+
+
+@pytest.mark.parametrize("params, environ, kind", [
+    ({"access_token": "t", "credentials_file": "/k.json"}, {}, "access_token"),
+    ({"credentials_file": "/k.json", "anonymous": True}, {}, "credentials_file"),
+    ({"anonymous": True}, {"GOOGLE_APPLICATION_CREDENTIALS": "/k.json"}, "anonymous"),
+    # An emulator: an endpoint and no credentials at all is anonymous, as before.
+    ({"endpoint_url": "http://127.0.0.1:9023"}, {}, "anonymous"),
+    ({"endpoint_url": "https://storage.example"}, {"GOOGLE_APPLICATION_CREDENTIALS": "/k.json"}, "default"),
+    ({"endpoint_url": "https://storage.example", "anonymous": False}, {}, "default"),
+    ({}, {}, "default"),
+])
+def test_gcs_credentials_explicit_then_anonymous_then_application_default(params, environ, kind):
+    assert gcs.select_credentials(params, environ)[0] == kind
+
+
+def test_a_resent_part_is_hashed_once():
+    import hashlib
+    data = os.urandom(3000)
+    reader = base.HashingReader(io.BytesIO(data))
+    reader.read(1000)
+    reader.read(1000)
+    reader.seek(500)  # the library resumes from what the store acknowledged
+    while reader.read(700):
+        pass
+    assert reader.md5.digest() == hashlib.md5(data).digest()
 
 
 def test_pull_by_root_gives_the_files_to_the_repository_owner(tmp_path):
     import datetime
-    import os
     import sqlite3
 
-    import pytest
-    from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
     from ansible_collections.lifeboat.dr.plugins.module_utils.dump import run_dump
     if os.geteuid() != 0:
         pytest.skip("needs root to hand files to another user")
@@ -55,12 +159,12 @@ def test_pull_by_root_gives_the_files_to_the_repository_owner(tmp_path):
     run_dump({"engine": "sqlite", "service": "a", "backup_root": str(tmp_path / "src"), "path": db},
              when=datetime.datetime(2026, 11, 2, tzinfo=datetime.timezone.utc))
     (tmp_path / "store").mkdir()
-    store = providers.FilesystemProvider(str(tmp_path / "store"))
-    offsite.push(store, str(tmp_path / "src"), "a")
+    store = offsite.provider_from_params({"provider": "filesystem", "path": str(tmp_path / "store")})
+    transfer.push(store, str(tmp_path / "src"), "a")
     repo = tmp_path / "repo"
     repo.mkdir()
     os.chown(str(repo), 12345, 12345)  # the agent user of a rebuilt host
-    pulled = offsite.pull(store, "", "a", str(repo))
+    pulled = transfer.pull(store, "", "a", str(repo))
     for path in (pulled["path"], os.path.dirname(pulled["path"]), os.path.dirname(os.path.dirname(pulled["path"]))):
         assert os.stat(path).st_uid == 12345, path
     metadata = [name for name in os.listdir(os.path.dirname(pulled["path"])) if name.endswith(".metadata.json")]

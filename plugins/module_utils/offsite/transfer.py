@@ -9,8 +9,8 @@ The metadata object is written last and deleted first, so a backup is
 listed as complete remotely only once its data object is whole; a data
 object without metadata is reported as incomplete and never pulled.
 
-Providers (offsite_providers) only move bytes; every guarantee lives in
-the functions below, the same for all of them.
+Providers (one module each in this package, see ``base.py``) only move
+bytes; every guarantee lives in the functions below, the same for all of them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,8 +25,7 @@ import contextlib
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import rotation
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import owner_of, service_lock
-from ansible_collections.lifeboat.dr.plugins.module_utils.offsite_providers import (
-    AzureBlobProvider, FilesystemProvider, GCSProvider, LockedObject, S3Provider)
+from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.base import LockedObject
 
 
 def remote_key(prefix, service, backup_type, name):
@@ -190,33 +189,7 @@ def prune(provider, prefix, service, policy, check_mode=False):
             "changed": bool(gone)}
 
 
-PROVIDERS = ("s3", "azure_blob", "gcs", "filesystem")
 ACTIONS = ("push", "pull", "list", "verify", "prune")
-
-
-def provider_from_params(params, runner=None):
-    kind = params["provider"]
-    if kind == "filesystem":
-        return FilesystemProvider(params["path"])
-    if kind == "azure_blob":
-        return AzureBlobProvider(params["container"], account_name=params.get("account_name"),
-                                 account_key=params.get("account_key"), sas_token=params.get("sas_token"),
-                                 connection_string=params.get("connection_string"),
-                                 endpoint_url=params.get("endpoint_url"),
-                                 encryption_scope=params.get("encryption_scope"),
-                                 block_mb=params.get("multipart_mb") or 16)
-    if kind == "gcs":
-        return GCSProvider(params["bucket"], endpoint_url=params.get("endpoint_url"),
-                           access_token=params.get("access_token"), credentials_file=params.get("credentials_file"),
-                           chunk_mb=params.get("multipart_mb") or 16, runner=runner)
-    return S3Provider(params["bucket"], endpoint_url=params.get("endpoint_url"), region=params.get("region"),
-                      access_key=params.get("access_key"), secret_key=params.get("secret_key"),
-                      session_token=params.get("session_token"), profile=params.get("profile"),
-                      sse=params.get("sse"), kms_key_id=params.get("kms_key_id"),
-                      object_lock_mode=params.get("object_lock_mode"),
-                      object_lock_days=params.get("object_lock_days") or 0,
-                      storage_class=params.get("storage_class"), multipart_mb=params.get("multipart_mb") or 16,
-                      concurrency=params.get("concurrency") or 4)
 
 
 def run(action, provider, params, check_mode=False):
