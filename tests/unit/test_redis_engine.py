@@ -221,12 +221,14 @@ def test_archive_check_compares_keys_and_samples(server, tmp_path, runner):
     tampered["content"]["redis"][part] = dict(meta["content"]["redis"][part], keys={"0": 1})
     with pytest.raises(LifeboatError) as err:
         verify_archive(run, result["path"], tampered)
-    assert "does not hold what its metadata records" in str(err.value) and result["path"] in str(err.value)
+    assert "does not hold what its metadata records (keys" in str(err.value) and result["path"] in str(err.value)
     samples = {db: dict(picked) for db, picked in meta["content"]["redis"][part]["samples"].items()}
-    samples["0"][sorted(samples["0"])[0]] = "0" * 64
+    first = sorted(samples["0"])[0]
+    samples["0"][first] = "0" * 64
     tampered["content"]["redis"][part] = dict(meta["content"]["redis"][part], samples=samples)
-    with pytest.raises(LifeboatError):
+    with pytest.raises(LifeboatError) as err:
         verify_archive(run, result["path"], tampered)
+    assert "sampled values differ: db0 %s" % first in str(err.value)
 
 
 def test_scratch_server_counts_and_samples(server, tmp_path, runner):

@@ -381,6 +381,15 @@ def unpack(runner, head, work_dir):
     return target
 
 
+def difference(found, want):
+    """What differs between content read now and the metadata's record, in words."""
+    if found["keys"] != want.get("keys"):
+        return "keys %s, expected %s" % (found["keys"], want.get("keys"))
+    changed = ["db%s %s" % (db, key) for db, picked in sorted((want.get("samples") or {}).items())
+               for key in sorted(picked) if found["samples"].get(db, {}).get(key) != picked[key]]
+    return "same keys per database, but sampled values differ: %s" % (", ".join(changed[:5]) or "the sample itself")
+
+
 def check_archive(runner, head, meta, work_dir):
     """Unpack and load the backup; its keys and samples must be those the metadata records."""
     unpacked = unpack(runner, head, work_dir)
@@ -390,8 +399,8 @@ def check_archive(runner, head, meta, work_dir):
         for part, content in found.items():
             want = expected.get(part, {})
             if content != {"keys": want.get("keys"), "samples": want.get("samples")}:
-                raise RedisError("the %s in the backup does not hold what its metadata records (keys %s, expected %s)"
-                                 % (part.upper(), content["keys"], want.get("keys")))
+                raise RedisError("the %s in the backup does not hold what its metadata records (%s)"
+                                 % (part.upper(), difference(content, want)))
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
 
@@ -477,8 +486,8 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
     finally:
         client.close()
     if found != {"keys": want["keys"], "samples": want["samples"]}:
-        raise RedisError("Redis restarted but does not hold what the backup's metadata records (keys %s, expected %s);"
-                         " previous data kept in %s" % (found["keys"], want["keys"], kept))
+        raise RedisError("Redis restarted but does not hold what the backup's metadata records (%s);"
+                         " previous data kept in %s" % (difference(found, want), kept))
     return kept, found
 
 
