@@ -71,7 +71,7 @@ def _reply_text(exc):
 def _refused_credentials(exc):
     """redis-py 5+ raises AuthenticationError; 4.3 a plain ResponseError for WRONGPASS."""
     return isinstance(exc, redis_py.exceptions.AuthenticationError) or (
-        isinstance(exc, redis_py.exceptions.ResponseError) and str(exc).split(" ")[0] in ("WRONGPASS", "NOAUTH"))
+        isinstance(exc, redis_py.exceptions.ResponseError) and str(exc).split(" ", 1)[0] in ("WRONGPASS", "NOAUTH"))
 
 
 def _failure(where, command, exc):
