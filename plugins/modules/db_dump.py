@@ -12,6 +12,8 @@ DOCUMENTATION = r"""
 module: db_dump
 short_description: Take a verified, checksummed backup of a database
 version_added: "0.1.0"
+requirements:
+  - For O(engine=redis), redis-py on the host (Debian package C(python3-redis)); the C(lifeboat.dr.host_tools) role installs it.
 description:
   - Dumps one database into C(<backup_root>/<service>/<type>/backup_<type>_<YYYYMMDD_HHMMSS>.<ext>)
     and writes a metadata JSON beside it (C(backup_<type>_<YYYYMMDD_HHMMSS>.metadata.json)) with the

@@ -12,6 +12,8 @@ DOCUMENTATION = r"""
 module: db_fingerprint
 short_description: Row counts and content hashes of every table, to prove two databases hold the same data
 version_added: "0.1.0"
+requirements:
+  - For O(engine=redis), redis-py on the host (Debian package C(python3-redis)); the C(lifeboat.dr.host_tools) role installs it.
 description:
   - Reads every ordinary table and returns its row count and an order-independent content hash, plus one
     combined fingerprint. Two databases of the same engine hold identical data exactly when their

@@ -12,6 +12,8 @@ DOCUMENTATION = r"""
 module: db_restore
 short_description: Restore a Lifeboat backup without risking the target on bad input
 version_added: "0.1.0"
+requirements:
+  - For O(engine=redis), redis-py on the host (Debian package C(python3-redis)); the C(lifeboat.dr.host_tools) role installs it.
 description:
   - Restores one backup written by M(lifeboat.dr.db_dump) into a database of the same engine.
   - Before anything is touched, the backup's size and sha256 are compared with its metadata and the

@@ -12,6 +12,8 @@ DOCUMENTATION = r"""
 module: service_verify
 short_description: Check that a protected service and its backups work (quick, full or smoke)
 version_added: "0.2.0"
+requirements:
+  - For O(engine=redis), redis-py on the host (Debian package C(python3-redis)); the C(lifeboat.dr.host_tools) role installs it.
 description:
   - Runs the checks of one verification level against one protected service and returns each check's
     PASS or FAIL with its detail. A failing check does not stop the others and does not fail the task;

@@ -29,7 +29,7 @@ def test_services_bring_their_engine_and_encryption_tools():
                 {"name": "shopdb", "engine": "mysql", "encryption": "gpg"},
                 {"name": "cache", "engine": "redis"}]
     packages = host_packages(services)
-    for name in ("postgresql-client", "mariadb-client", "redis-server", "age", "gnupg", "zstd", "python3"):
+    for name in ("postgresql-client", "mariadb-client", "redis-server", "python3-redis", "age", "gnupg", "zstd", "python3"):
         assert name in packages
     assert "sqlite3" not in packages and "python3-boto3" not in packages
     assert packages == sorted(set(packages))

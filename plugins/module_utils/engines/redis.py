@@ -26,42 +26,183 @@ import shutil
 import subprocess
 import tempfile
 import time
+from inspect import signature
 
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
-from ansible_collections.lifeboat.dr.plugins.module_utils.engines.redis_resp import Client, RedisError, connect
 
-# Debian packages a host needs for this engine (redis-server: the scratch instance that loads and checks a snapshot).
-HOST_PACKAGES = ("redis-server",)
+try:  # redis-py: Debian's python3-redis on hosts (4.3 on bookworm), PyPI's redis on the controller
+    import redis as redis_py
+except ImportError:  # the other engines work without it; this one says what is missing when it is used
+    redis_py = None
+
+# Debian packages a host needs for this engine (redis-server: the scratch instance that loads and checks a
+# snapshot; python3-redis: the client library).
+HOST_PACKAGES = ("redis-server", "python3-redis")
 
 SAMPLE_SIZE = 20
 RDB_NAME = "dump.rdb"
 AOF_DIR = "appendonlydir"
+TIMEOUT = 30  # seconds, for connecting and for each reply
+
+# The code of the server's error reply, for redis-py versions that drop it from the message (before 5.x
+# exceptions had no ``status_code``): WRONGPASS or NOAUTH says more than the text alone.
+_AUTH_CODES = (("invalid username-password pair", "WRONGPASS"), ("invalid password", "ERR"),
+               ("authentication required", "NOAUTH"))
+
+
+class RedisError(LifeboatError):
+    pass
+
+
+class RedisAuthError(RedisError):
+    """The instance answers but refuses the credentials."""
+
+
+def _reply_text(exc):
+    """The server's error reply as Redis sent it (with its code), or the library's message."""
+    text = str(exc).strip() or type(exc).__name__
+    code = getattr(exc, "status_code", None)
+    if not code and _refused_credentials(exc):
+        code = next((known for start, known in _AUTH_CODES if text.lower().startswith(start)), None)
+    return "%s %s" % (code, text) if code and not text.startswith(code) else text
+
+
+def _refused_credentials(exc):
+    """redis-py 5+ raises AuthenticationError; 4.3 a plain ResponseError for WRONGPASS."""
+    return isinstance(exc, redis_py.exceptions.AuthenticationError) or (
+        isinstance(exc, redis_py.exceptions.ResponseError) and str(exc).split(" ", 1)[0] in ("WRONGPASS", "NOAUTH"))
+
+
+def _failure(where, command, exc):
+    """A RedisError naming the instance, what was asked and why it failed (never the password)."""
+    errors = redis_py.exceptions
+    if _refused_credentials(exc):  # AuthenticationError is a ConnectionError: test it first
+        cause = "authentication failed: %s" % _reply_text(exc)
+    elif isinstance(exc, errors.BusyLoadingError):
+        cause = "%s refused, the server is still loading its data: %s" % (command, _reply_text(exc))
+    elif isinstance(exc, errors.TimeoutError):
+        cause = "no answer to %s within %d s: %s" % (command, TIMEOUT, exc)
+    elif isinstance(exc, errors.ConnectionError):
+        connecting = command == "PING" or "connecting to" in str(exc)  # redis-py: "Error 111 connecting to ..."
+        cause = "cannot connect: %s" % exc if connecting else "connection lost during %s: %s" % (command, exc)
+    elif isinstance(exc, getattr(errors, "NoPermissionError", ())):
+        cause = "%s not permitted for this user: %s" % (command, _reply_text(exc))
+    else:
+        cause = "%s failed: %s" % (command, _reply_text(exc))
+    kind = RedisAuthError if _refused_credentials(exc) else RedisError
+    return kind("redis at %s: %s" % (where, cause))
+
+
+class Client:
+    """One database of a Redis instance through redis-py: binary-safe replies, errors as RedisError.
+
+    The password goes to the server in AUTH over the connection, nowhere else. ``db(index)`` is a client
+    of another database (redis-py selects it on connecting, also after a reconnect).
+    """
+
+    def __init__(self, host="127.0.0.1", port=6379, password=None, user=None, unix_socket=None, db=0):
+        if redis_py is None:
+            raise RedisError("the redis engine needs redis-py on the host (Debian: python3-redis; PyPI: redis)")
+        self.where = unix_socket or "%s:%s" % (host, port)
+        self._args = dict(host=host, port=port, password=password, user=user, unix_socket=unix_socket)
+        options = dict(db=int(db), password=password or None, username=(user or None) if password else None,
+                       socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, decode_responses=False, retry=None)
+        if "protocol" in signature(redis_py.Redis.__init__).parameters:
+            options["protocol"] = 2  # newer redis-py speaks RESP3 by default (HELLO, other reply shapes)
+        if unix_socket:
+            options["unix_socket_path"] = unix_socket
+        else:
+            options.update(host=host, port=int(port))
+        self.redis = redis_py.Redis(**options)
+        self.redis.set_response_callback("LASTSAVE", int)  # redis-py makes a local datetime of it
+
+    def call(self, command, *args, **kwargs):
+        """``self.redis.<command>(*args, **kwargs)``, with redis-py's errors turned into RedisError."""
+        try:
+            return getattr(self.redis, command)(*args, **kwargs)
+        except redis_py.exceptions.RedisError as exc:
+            raise _failure(self.where, command.replace("_", " ").upper(), exc)
+
+    def ping(self):
+        return self.call("ping")
+
+    def db(self, index):
+        return Client(db=index, **self._args)
+
+    def info(self, section):
+        return self.call("info", section)
+
+    def config(self, name):
+        reply = self.call("config_get", name)
+        value = reply.get(name, reply.get(name.encode()))
+        return value.decode() if isinstance(value, bytes) else value
+
+    def close(self):
+        self.redis.connection_pool.disconnect()
+
+
+def connect(conn):
+    """A client of database 0 that has connected (and authenticated): raises RedisError otherwise."""
+    client = Client(host=conn.get("host") or "127.0.0.1", port=conn.get("port") or 6379,
+                    password=conn.get("password"), user=conn.get("user"), unix_socket=conn.get("unix_socket"))
+    try:
+        client.ping()
+    except RedisError:
+        client.close()
+        raise
+    return client
 
 
 def keyspace(client):
     """``{db index: key count}`` for databases with keys."""
-    counts = {}
-    for name, value in client.info("keyspace").items():
-        fields = dict(part.split("=") for part in value.split(","))
-        counts[name[2:]] = int(fields["keys"])
-    return counts
+    return dict((name[2:], int(value["keys"])) for name, value in client.info("keyspace").items()
+                if name.startswith("db") and isinstance(value, dict))
+
+
+def each_key(client, count):
+    """Every key of the client's database (bytes), in SCAN's batches."""
+    cursor = 0
+    while True:
+        cursor, keys = client.call("scan", cursor, count=count)
+        yield keys
+        if not cursor:
+            break
+
+
+def loaded(client):
+    """The server has finished loading its data (INFO persistence ``loading:0``)."""
+    return str(client.info("persistence").get("loading")) == "0"
+
+
+def sample_name(key):
+    """The key as metadata names it (JSON text), or None for a name that is not UTF-8: a sample must
+    name its key exactly, and every key still counts and is fingerprinted."""
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def samples(client, dbs):
     """The first keys SCAN returns in each database, with sha256 of their DUMP."""
     found = {}
     for db in sorted(dbs):
-        client.call("SELECT", db)
-        cursor, picked = b"0", {}
-        while len(picked) < SAMPLE_SIZE:
-            cursor, keys = client.call("SCAN", cursor, "COUNT", 100)
-            for key in sorted(keys):
-                if len(picked) < SAMPLE_SIZE:
-                    picked[key.decode("utf-8", "backslashreplace")] = hashlib.sha256(client.call("DUMP", key)).hexdigest()
-            if cursor == b"0":
-                break
+        picked = {}
+        reader = client.db(db)
+        try:
+            for keys in each_key(reader, 100):
+                for key in sorted(keys):
+                    name = sample_name(key)
+                    if name is not None and len(picked) < SAMPLE_SIZE:
+                        value = reader.call("dump", key)
+                        if value is not None:  # expired or deleted since SCAN saw it
+                            picked[name] = hashlib.sha256(value).hexdigest()
+                if len(picked) >= SAMPLE_SIZE:
+                    break
+        finally:
+            reader.close()
         found[db] = picked
-    client.call("SELECT", 0)
     return found
 
 
@@ -69,12 +210,14 @@ def sample_values(client, recorded):
     """sha256 of DUMP for exactly the keys in ``recorded`` ({db: {key: hash}}); missing keys map to None."""
     found = {}
     for db, keys in sorted(recorded.items()):
-        client.call("SELECT", db)
-        found[db] = {}
-        for key in keys:
-            value = client.call("DUMP", key.encode("utf-8", "backslashreplace"))
-            found[db][key] = hashlib.sha256(value).hexdigest() if value is not None else None
-    client.call("SELECT", 0)
+        reader = client.db(db)
+        try:
+            found[db] = {}
+            for key in keys:
+                value = reader.call("dump", key.encode("utf-8", "surrogateescape"))
+                found[db][key] = hashlib.sha256(value).hexdigest() if value is not None else None
+        finally:
+            reader.close()
     return found
 
 
@@ -87,25 +230,26 @@ def snapshot_settings(client):
 
 def bgsave(client, timeout=3600):
     """Start a snapshot that begins after this call and wait until it is on disk."""
-    before = client.call("LASTSAVE")
+    before = client.call("lastsave")
     while int(time.time()) <= before:  # LASTSAVE has one-second resolution
         time.sleep(0.05)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            client.call("BGSAVE")
+            client.call("bgsave")
             break
         except RedisError as exc:
             if "in progress" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)  # someone else's save: ours must start after it
-    while client.call("LASTSAVE") <= before:
+    while client.call("lastsave") <= before:
         if time.monotonic() > deadline:
-            raise RedisError("BGSAVE did not finish within %d s" % timeout)
+            raise RedisError("redis at %s: BGSAVE did not finish within %d s" % (client.where, timeout))
         time.sleep(0.1)
     status = client.info("persistence").get("rdb_last_bgsave_status")
     if status != "ok":
-        raise RedisError("BGSAVE failed (rdb_last_bgsave_status:%s); see the Redis log" % status)
+        raise RedisError("redis at %s: BGSAVE failed (rdb_last_bgsave_status:%s); see the Redis log"
+                         % (client.where, status))
 
 
 def copy_aof(settings, dest):
@@ -154,14 +298,17 @@ class ScratchServer:
                 shutil.rmtree(self.sock_dir, ignore_errors=True)
                 raise RedisError("the backup does not load into redis-server: %s" % self._log_tail())
             if os.path.exists(self.sock_path):
+                client = Client(unix_socket=self.sock_path)
                 try:
-                    self.client = Client(unix_socket=self.sock_path)
-                    if self.client.info("persistence").get("loading") == "0":
+                    if loaded(client):
+                        self.client = client
                         return
                 except RedisError:
                     pass
+                client.close()
             time.sleep(0.1)
-        raise RedisError("scratch redis-server did not finish loading within 600 s")
+        self.close()
+        raise RedisError("scratch redis-server did not finish loading within 600 s: %s" % self._log_tail())
 
     def _log_tail(self):
         try:
@@ -234,6 +381,15 @@ def unpack(runner, head, work_dir):
     return target
 
 
+def difference(found, want):
+    """What differs between content read now and the metadata's record, in words."""
+    if found["keys"] != want.get("keys"):
+        return "keys %s, expected %s" % (found["keys"], want.get("keys"))
+    changed = ["db%s %s" % (db, key) for db, picked in sorted((want.get("samples") or {}).items())
+               for key in sorted(picked) if found["samples"].get(db, {}).get(key) != picked[key]]
+    return "same keys per database, but sampled values differ: %s" % (", ".join(changed[:5]) or "the sample itself")
+
+
 def check_archive(runner, head, meta, work_dir):
     """Unpack and load the backup; its keys and samples must be those the metadata records."""
     unpacked = unpack(runner, head, work_dir)
@@ -243,8 +399,8 @@ def check_archive(runner, head, meta, work_dir):
         for part, content in found.items():
             want = expected.get(part, {})
             if content != {"keys": want.get("keys"), "samples": want.get("samples")}:
-                raise RedisError("the %s in the backup does not hold what its metadata records (keys %s, expected %s)"
-                                 % (part.upper(), content["keys"], want.get("keys")))
+                raise RedisError("the %s in the backup does not hold what its metadata records (%s)"
+                                 % (part.upper(), difference(content, want)))
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
 
@@ -271,8 +427,12 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
         raise RedisError("this backup has no AOF (the instance ran without appendonly); restore type rdb")
     try:
         client = connect(conn)
-        settings = snapshot_settings(client)
-        client.close()
+        try:
+            settings = snapshot_settings(client)
+        finally:
+            client.close()
+    except RedisAuthError as exc:  # up, but it would refuse the check after the restart: change nothing
+        raise RedisError("%s; nothing was changed" % exc)
     except RedisError:
         settings = expected["settings"]  # the instance is down: use what it looked like at backup time
     unpacked = unpack(runner, head, work_dir)
@@ -310,13 +470,15 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
     while True:
         try:
             client = connect(conn)
-            if client.info("persistence").get("loading") == "0":
+            if loaded(client):
                 break
             client.close()
-        except RedisError:
-            if time.monotonic() > deadline:
-                raise RedisError("Redis did not come back within %d s after the restore; previous data kept in %s"
-                                 % (wait, kept))
+            last = "still loading"
+        except RedisError as exc:
+            last = str(exc)
+        if time.monotonic() > deadline:
+            raise RedisError("Redis did not come back within %d s after the restore (%s); previous data kept in %s"
+                             % (wait, last, kept))
         time.sleep(0.2)
     want = expected.get(kind) or expected["rdb"]
     try:
@@ -324,8 +486,8 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
     finally:
         client.close()
     if found != {"keys": want["keys"], "samples": want["samples"]}:
-        raise RedisError("Redis restarted but does not hold what the backup's metadata records (keys %s, expected %s);"
-                         " previous data kept in %s" % (found["keys"], want["keys"], kept))
+        raise RedisError("Redis restarted but does not hold what the backup's metadata records (%s);"
+                         " previous data kept in %s" % (difference(found, want), kept))
     return kept, found
 
 
@@ -335,16 +497,16 @@ def fingerprint(conn):
     tables = {}
     try:
         for db in sorted(keyspace(client)):
-            client.call("SELECT", db)
-            cursor, count, total = b"0", 0, 0
-            while True:
-                cursor, keys = client.call("SCAN", cursor, "COUNT", 1000)
-                for key in keys:
-                    value = client.call("DUMP", key) or b""
-                    count += 1
-                    total += int.from_bytes(hashlib.sha256(key + b"\0" + value).digest()[:8], "big")
-                if cursor == b"0":
-                    break
+            reader = client.db(db)
+            count, total = 0, 0
+            try:
+                for keys in each_key(reader, 1000):
+                    for key in keys:
+                        value = reader.call("dump", key) or b""
+                        count += 1
+                        total += int.from_bytes(hashlib.sha256(key + b"\0" + value).digest()[:8], "big")
+            finally:
+                reader.close()
             tables["db" + db] = {"rows": count, "hash": "%x" % (total % HASH_MODULUS)}
     finally:
         client.close()
@@ -388,7 +550,7 @@ class Redis(Engine):
     def connect(self, runner, spec):
         client = connect(spec["redis"])
         try:
-            return client.call("PING") in (b"PONG", "PONG"), "PING"
+            return client.ping() is True, "PING"
         finally:
             client.close()
 
