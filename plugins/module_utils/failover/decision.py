@@ -112,7 +112,7 @@ def _synchronous(replica, policy):
 
 def _split_brain(plan, primaries, policy, app):
     text = "split brain: %s all accept writes; no promotion" % " and ".join(describe(p) for p in primaries)
-    chosen, why = steps.choose_survivor(primaries, policy["candidate"], app, newest=lambda p: p["timeline"] or 0)
+    chosen, why = steps.choose_survivor(primaries, policy["candidate"], app, SERVICE, newest=lambda p: p["timeline"] or 0)
     return steps.split_brain(plan, primaries, chosen, why, text, SERVICE, app)
 
 

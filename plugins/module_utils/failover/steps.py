@@ -34,6 +34,14 @@ FENCE_HOW = {"postgresql": "stop PostgreSQL, write the fence record and mask the
                       "and mask the unit"}
 
 
+APP_KEYS = {"postgresql": "points_at", "redis": "redis_points_at"}
+
+
+def points_at(app, service):
+    """The host ``app`` (``{"service", "host", "points_at", "redis_points_at"}``) uses for ``service``."""
+    return (app or {}).get(APP_KEYS[service])
+
+
 def step(action, host, detail, **extra):
     out = {"action": action, "host": host, "detail": detail}
     out.update(extra)
@@ -89,17 +97,18 @@ def app_steps(plan, app, target, service):
         plan["notes"].append("no application configured: nothing to repoint")
         return
     name = app.get("service") or "the application"
-    if app.get("points_at") == target:
+    current = points_at(app, service)
+    if current == target:
         plan["notes"].append("%s already uses %s on %s" % (name, service, target))
     else:
         plan["steps"].append(step(REPOINT_APP, app.get("host") or target, "point %s's %s settings at %s (was %s)" % (
-            name, service, target, app.get("points_at") or "unknown"), target=target))
+            name, service, target, current or "unknown"), target=target))
         plan["steps"].append(step(RESTART_APP, app.get("host") or target, "restart %s" % name))
     plan["steps"].append(step(CHECK_HEALTH, app.get("host") or target,
                               "%s's health check must report %s as its %s" % (name, target, service), target=target))
 
 
-def choose_survivor(primaries, candidate, app, newest=None, label="timeline"):
+def choose_survivor(primaries, candidate, app, service, newest=None, label="timeline"):
     """Which of several writable hosts (split brain) to keep, and why; ``(None, None)`` when nothing tells.
 
     In order: the candidate the operator named, the one the application uses, the only one
@@ -108,8 +117,8 @@ def choose_survivor(primaries, candidate, app, newest=None, label="timeline"):
     names = [p["host"] for p in primaries]
     if candidate in names:
         return candidate, "the candidate named"
-    if app and app.get("points_at") in names:
-        return app["points_at"], "the one the application uses"
+    if points_at(app, service) in names:
+        return points_at(app, service), "the one the application uses"
     unfenced = [p["host"] for p in primaries if fence_state(p["fence"]) is None]
     if len(unfenced) == 1:
         return unfenced[0], "the only one without a fence record"
