@@ -106,3 +106,14 @@ def test_split_brain_and_second_run():
     plan = redis_decision(hosts, {}, dict(APP, redis_points_at="db2"))
     assert plan["outcome"] == "already_promoted"
     assert actions(plan) == [("prove_write", "db2"), ("check_health", "web1")]
+
+
+def test_bad_policy_and_facts():
+    with pytest.raises(LifeboatError, match=r"unknown Redis failover policy key\(s\) max_lag"):
+        redis_decision([], {"max_lag": 1})
+    with pytest.raises(LifeboatError, match="max_link_down_seconds must be a whole number >= 0"):
+        redis_decision([], {"max_link_down_seconds": -1})
+    with pytest.raises(LifeboatError, match="force must be true or false"):
+        redis_decision([], {"force": "yes"})
+    with pytest.raises(LifeboatError, match="db2 is reachable but its INFO replication is missing"):
+        redis_decision([{"host": "db2", "reachable": True}], {})

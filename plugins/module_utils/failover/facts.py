@@ -48,7 +48,7 @@ POLICY_DEFAULTS = {"max_lag_bytes": 1 << 20, "max_lag_seconds": 30, "force": Fal
                    "priorities": {}, "candidate": None, "primary": None}
 
 
-def _number(value, what, integer=False):
+def number(value, what, integer=False):
     kinds = (int,) if integer else (int, float)
     if value is None:
         return None
@@ -75,8 +75,8 @@ def normalize_host(facts):
     out = dict((key, facts.get(key)) for key in HOST_KEYS)
     for key in LSN_KEYS:
         out[key] = lsn.parse_lsn(out[key])
-    out["timeline"] = _number(out["timeline"], "%s: timeline" % out["host"], integer=True)
-    out["lag_seconds"] = _number(out["lag_seconds"], "%s: lag_seconds" % out["host"])
+    out["timeline"] = number(out["timeline"], "%s: timeline" % out["host"], integer=True)
+    out["lag_seconds"] = number(out["lag_seconds"], "%s: lag_seconds" % out["host"])
     if out["role"] is None:
         if not out["reachable"] or out["in_recovery"] is None:
             out["role"] = "unknown"
@@ -97,24 +97,30 @@ def normalize_hosts(hosts):
     return out
 
 
-def normalize_policy(policy):
-    """The policy with defaults filled in; unknown keys and impossible values are errors."""
+def merge_policy(policy, defaults, what="failover policy"):
+    """``policy`` over ``defaults`` (None keeps the default); unknown keys and a non-boolean force are errors."""
     policy = dict(policy or {})
-    unknown = sorted(set(policy) - set(POLICY_DEFAULTS))
+    unknown = sorted(set(policy) - set(defaults))
     if unknown:
-        raise LifeboatError("unknown failover policy key(s) %s (known: %s)" % (
-            ", ".join(unknown), ", ".join(sorted(POLICY_DEFAULTS))))
-    out = dict(POLICY_DEFAULTS)
+        raise LifeboatError("unknown %s key(s) %s (known: %s)" % (
+            what, ", ".join(unknown), ", ".join(sorted(defaults))))
+    out = dict(defaults)
     out.update((k, v) for k, v in policy.items() if v is not None)
-    out["max_lag_bytes"] = _number(out["max_lag_bytes"], "max_lag_bytes", integer=True)
-    out["max_lag_seconds"] = _number(out["max_lag_seconds"], "max_lag_seconds")
     if not isinstance(out["force"], bool):
         raise LifeboatError("force must be true or false, not %r" % (out["force"],))
+    return out
+
+
+def normalize_policy(policy):
+    """The policy with defaults filled in; unknown keys and impossible values are errors."""
+    out = merge_policy(policy, POLICY_DEFAULTS)
+    out["max_lag_bytes"] = number(out["max_lag_bytes"], "max_lag_bytes", integer=True)
+    out["max_lag_seconds"] = number(out["max_lag_seconds"], "max_lag_seconds")
     if isinstance(out["synchronous"], str):
         out["synchronous"] = [out["synchronous"]]
     out["synchronous"] = tuple(sorted(out["synchronous"]))
     for host, value in out["priorities"].items():
-        _number(value, "priority of %s" % host, integer=True)
+        number(value, "priority of %s" % host, integer=True)
     return out
 
 

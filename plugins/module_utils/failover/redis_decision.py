@@ -25,7 +25,7 @@ __metaclass__ = type
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.failover import lsn, redis_info, steps
-from ansible_collections.lifeboat.dr.plugins.module_utils.failover.facts import fence_state
+from ansible_collections.lifeboat.dr.plugins.module_utils.failover.facts import fence_state, merge_policy, number
 
 SERVICE = "redis"
 DEFAULTS = {"max_lag_bytes": 1 << 20, "max_link_down_seconds": 60, "force": False, "candidate": None,
@@ -33,13 +33,10 @@ DEFAULTS = {"max_lag_bytes": 1 << 20, "max_link_down_seconds": 60, "force": Fals
 
 
 def normalize(hosts, policy):
-    policy = dict(policy or {})
-    unknown = sorted(set(policy) - set(DEFAULTS))
-    if unknown:
-        raise LifeboatError("unknown Redis failover policy key(s) %s (known: %s)" % (
-            ", ".join(unknown), ", ".join(sorted(DEFAULTS))))
-    merged = dict(DEFAULTS)
-    merged.update((k, v) for k, v in policy.items() if v is not None)
+    """The Redis hosts (``info`` parsed, ``role`` derived) sorted by name, and the policy with its defaults."""
+    merged = merge_policy(policy, DEFAULTS, "Redis failover policy")
+    for key in ("max_lag_bytes", "max_link_down_seconds"):
+        merged[key] = number(merged[key], key, integer=True)
     out = []
     for facts in sorted(hosts or (), key=lambda h: h.get("host") or ""):
         if not facts.get("host") or not isinstance(facts.get("reachable"), bool):
