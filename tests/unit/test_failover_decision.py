@@ -198,8 +198,8 @@ def test_bad_facts_are_errors():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1 << 30), st.integers(0, 3)), min_size=1, max_size=5), st.randoms())
 def test_choice_is_the_least_lagging_and_order_free(replicas, rnd):
-    facts = [down()] + [replica("db%d" % i, receive=lsn.format_lsn(pos)) for i, (pos, _) in enumerate(replicas)]
-    policy = {"priorities": dict(("db%d" % i, prio) for i, (_, prio) in enumerate(replicas)), "force": True,
+    facts = [down()] + [replica("db%d" % i, receive=lsn.format_lsn(pos)) for i, (pos, dummy) in enumerate(replicas)]
+    policy = {"priorities": dict(("db%d" % i, prio) for i, (dummy, prio) in enumerate(replicas)), "force": True,
               "max_lag_bytes": 1 << 40}
     plan = decision.decide_failover(facts, policy, None)
     eligible = [(pos, prio, "db%d" % i) for i, (pos, prio) in enumerate(replicas) if prio > 0]

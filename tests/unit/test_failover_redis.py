@@ -13,9 +13,12 @@ APP = {"service": "sampleapp", "host": "web1", "redis_points_at": None, "points_
 
 
 def sample(name):
-    """``redis-cli info replication`` of redis-server 7.0.15, CRLF line ends as on the wire."""
+    """``redis-cli info replication`` of redis-server 7.0.15, with the CRLF line ends of the wire.
+
+    The files keep LF line ends (the sanity test's rule); the reply is rebuilt as Redis sends it.
+    """
     with open(os.path.join(DATA, "redis7_info_replication_%s.txt" % name), "rb") as handle:
-        return handle.read()
+        return handle.read().replace(b"\n", b"\r\n")
 
 
 def test_parse_master():
