@@ -31,8 +31,14 @@ def playbook(name, *extra, timeout=900):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def run_module(module, args, check=False, verbosity=0):
+# The Lifeboat virtualenv that lifeboat.dr.host_tools makes: the offsite stores' SDKs are there.
+VENV_PYTHON = "/opt/lifeboat/venv/bin/python"
+
+
+def run_module(module, args, check=False, verbosity=0, python=None):
     argv = [os.path.join(BIN, "ansible"), HOST, "-m", "lifeboat.dr." + module, "-a", json.dumps(args)]
+    if python:
+        argv += ["-e", "ansible_python_interpreter=" + python]
     if check:
         argv.append("--check")
     if verbosity:

@@ -3,13 +3,14 @@
 The object-store stand-ins listen on the lab network's gateway address, the one
 address of this machine that the lab containers reach.
 """
+import json
 import os
 import subprocess
 import uuid
 
 import pytest
 
-from labhost import BIN, ROOT, playbook, run_module, sh, sqlite_content
+from labhost import BIN, ROOT, VENV_PYTHON, playbook, run_module, sh, sqlite_content
 from test_offsite import AZURITE_ACCOUNT, AZURITE_KEY, azure_store, free_port, gcs_store, start_server, stop_server
 
 
@@ -37,6 +38,10 @@ def cloud(request, gateway, tmp_path):
         url = "http://%s:%d" % (gateway, port)
         gcs_store(url, name)
         args = {"provider": "gcs", "bucket": name, "endpoint_url": url}
+    # The store's SDK into app1's Lifeboat virtualenv, as the offsite role does before its first action.
+    proc = playbook("../tests/integration/playbooks/host_tools.yml", "-e", "target=app1",
+                    "-e", json.dumps({"offsite": [{"provider": request.param}]}))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     yield args
     stop_server(proc)
 
@@ -107,13 +112,13 @@ def test_cloud_push_pull_restore_from_the_host(site, cloud):
     dumped = run_module("db_dump", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
                                     "backup_root": site["root"]})
     common = dict(cloud, backup_root=site["root"], prefix="app1")
-    pushed = run_module("backup_offsite", dict(common, action="push"))
+    pushed = run_module("backup_offsite", dict(common, action="push"), python=VENV_PYTHON)
     assert not pushed.get("failed"), pushed.get("msg")
     assert len(pushed["services"]["notes"]["pushed"]) == 1
-    assert not run_module("backup_offsite", dict(common, action="push"))["changed"]
+    assert not run_module("backup_offsite", dict(common, action="push"), python=VENV_PYTHON)["changed"]
     assert AZURITE_KEY not in pushed.output
     sh("rm -rf %s %s/app.db" % (site["root"], site["work"]))
-    pulled = run_module("backup_offsite", dict(common, action="pull", service="notes"))
+    pulled = run_module("backup_offsite", dict(common, action="pull", service="notes"), python=VENV_PYTHON)
     assert not pulled.get("failed"), pulled.get("msg")
     assert pulled["checksum"] == dumped["checksum"]
     restored = run_module("db_restore", {"engine": "sqlite", "service": "notes", "path": site["work"] + "/app.db",
