@@ -345,8 +345,8 @@ def main():
             lock_timeout=dict(type="int", default=60),
         ),
         required_if=[("provider", name, list(offsite.get(name).REQUIRED_PARAMS)) for name in offsite.names()] + [
-                     ("action", "pull", ["service"]), ("object_lock_mode", "GOVERNANCE", ["object_lock_days"]),
-                     ("object_lock_mode", "COMPLIANCE", ["object_lock_days"]), ("sse", "aws:kms", ["kms_key_id"])],
+            ("action", "pull", ["service"]), ("object_lock_mode", "GOVERNANCE", ["object_lock_days"]),
+            ("object_lock_mode", "COMPLIANCE", ["object_lock_days"]), ("sse", "aws:kms", ["kms_key_id"])],
         supports_check_mode=True,
     )
     params = dict(module.params)

@@ -39,9 +39,9 @@ def cloud(request, gateway, tmp_path):
         gcs_store(url, name)
         args = {"provider": "gcs", "bucket": name, "endpoint_url": url}
     # The store's SDK into app1's Lifeboat virtualenv, as the offsite role does before its first action.
-    proc = playbook("../tests/integration/playbooks/host_tools.yml", "-e", "target=app1",
-                    "-e", json.dumps({"offsite": [{"provider": request.param}]}))
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    tools = playbook("../tests/integration/playbooks/host_tools.yml", "-e", "target=app1",
+                     "-e", json.dumps({"offsite": [{"provider": request.param}]}))
+    assert tools.returncode == 0, tools.stdout[-4000:] + tools.stderr[-2000:]
     yield args
     stop_server(proc)
 

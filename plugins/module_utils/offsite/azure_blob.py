@@ -97,7 +97,7 @@ def select_auth(params, environ=None):
     return AzureAuth(kind, origin, account, endpoint.rstrip("/"), secret)
 
 
-class AzureBlobProvider(base.Provider):
+class AzureBlobProvider(base.PropertiesProvider):
     """Block blobs: ``upload_blob`` of the open file with its length, in blocks of ``block_mb`` with at most
     ``concurrency`` in flight (memory stays near ``block_mb * concurrency`` whatever the size), each block with a
     Content-MD5 the service checks (``validate_content``). azure-core retries with backoff."""
@@ -203,21 +203,13 @@ class AzureBlobProvider(base.Provider):
         with self._errors("listing of", prefix):
             return dict((blob.name, blob.size) for blob in self.container.list_blobs(name_starts_with=prefix or None))
 
-    def _properties(self, key):
+    def properties(self, key):
         from azure.core.exceptions import ResourceNotFoundError
         with self._errors("inspection of", key):
             try:
                 return self._blob(key).get_blob_properties()
             except ResourceNotFoundError:
                 return None
-
-    def size(self, key):
-        properties = self._properties(key)
-        return properties.size if properties is not None else None
-
-    def stored_checksum(self, key):
-        properties = self._properties(key)
-        return base.from_metadata((properties.metadata or {}).get("sha256")) if properties is not None else None
 
     def delete(self, key):
         from azure.core.exceptions import HttpResponseError, ResourceNotFoundError

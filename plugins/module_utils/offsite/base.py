@@ -30,6 +30,9 @@ Methods (every provider):
 ``delete(key)``          remove it (a missing object is fine); ``LockedObject`` under retention
 ``stored_checksum(key)`` the checksum stored with the object, or ``None`` (verify then streams it)
 
+``PropertiesProvider`` gives ``size`` and ``stored_checksum`` to stores that answer with an
+object's properties (``properties(key)``: ``.size`` and ``.metadata``, or ``None``).
+
 Errors are ``LifeboatError``\\ s naming the operation, the object and the store,
 raised once the client library's own retries with backoff are spent.
 """
@@ -73,6 +76,22 @@ class Provider:
         """The error for a failed operation: what, on which object, where, and why (secrets scrubbed)."""
         return bf.LifeboatError(scrub("%s %s in %s failed: %s" % (what, key or "/", self.describe(), detail),
                                       secrets))
+
+
+class PropertiesProvider(Provider):
+    """A store that answers for one object with its properties (``.size``, ``.metadata``) or nothing:
+    ``size`` and ``stored_checksum`` follow from ``properties(key)``."""
+
+    def properties(self, key):
+        raise NotImplementedError
+
+    def size(self, key):
+        found = self.properties(key)
+        return found.size if found is not None else None
+
+    def stored_checksum(self, key):
+        found = self.properties(key)
+        return from_metadata((found.metadata or {}).get("sha256")) if found is not None else None
 
 
 def sdk_missing(provider, exc):

@@ -45,7 +45,7 @@ def select_credentials(params, environ=None):
     return "default", "application default credentials"
 
 
-class GCSProvider(base.Provider):
+class GCSProvider(base.PropertiesProvider):
     """Resumable uploads in chunks of ``chunk_mb`` (one chunk in memory whatever the size); the MD5 the store
     computed over what it received must equal the MD5 of the bytes read. google-api-core retries with backoff."""
 
@@ -160,17 +160,9 @@ class GCSProvider(base.Provider):
             return dict((blob.name, blob.size) for blob in self.bucket.list_blobs(
                 prefix=prefix or None, retry=self.retry, timeout=self.timeout))
 
-    def _blob(self, key):
+    def properties(self, key):
         with self._errors("inspection of", key):
             return self.bucket.get_blob(key, retry=self.retry, timeout=self.timeout)
-
-    def size(self, key):
-        blob = self._blob(key)
-        return blob.size if blob is not None else None
-
-    def stored_checksum(self, key):
-        blob = self._blob(key)
-        return base.from_metadata((blob.metadata or {}).get("sha256")) if blob is not None else None
 
     def delete(self, key):
         from google.api_core.exceptions import Forbidden, NotFound
