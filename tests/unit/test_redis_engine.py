@@ -157,18 +157,19 @@ def server(request):
 
 
 @pytest.fixture
-def runner(server):
-    """A Runner whose systemctl restarts the test's server."""
+def runner(server, monkeypatch):
+    """A Runner whose systemctl restarts the test's server; scratch servers' sockets go below the test's
+    directory (tests may run in parallel, each sees only its own)."""
     fake = os.path.join(server.dir, "systemctl")
     with open(fake, "w") as handle:
         handle.write(FAKE_SYSTEMCTL)
     os.chmod(fake, 0o755)
-    os.environ["LIFEBOAT_TEST_DIR"] = server.dir
+    monkeypatch.setenv("LIFEBOAT_TEST_DIR", server.dir)
+    monkeypatch.setattr(tempfile, "tempdir", server.dir)
 
     def bin_path(name, required):
         return fake if name == "systemctl" else Runner().binary(name) if required else shutil.which(name)
-    yield lambda: Runner(bin_path=bin_path)
-    os.environ.pop("LIFEBOAT_TEST_DIR", None)
+    return lambda: Runner(bin_path=bin_path)
 
 
 def spec(server, tmp_path, **extra):
@@ -198,8 +199,7 @@ def test_dump_records_every_type_and_binary_keys(server, tmp_path, runner):
     assert engine.ENGINE.expected_counts(meta["content"]) == {"0": server.counts["0"], "3": 7}
     assert engine.ENGINE.live_counts(None, {"redis": server.conn()}) == {"0": server.counts["0"], "3": 7}
     assert PASSWORD not in str(meta) and PASSWORD not in str(result)
-    assert not [path for path in os.listdir(tempfile.gettempdir()) if path.startswith("lifeboat-redis-")
-                and os.path.exists(os.path.join(tempfile.gettempdir(), path, "scratch.sock"))]
+    assert not [path for path in os.listdir(server.dir) if path.startswith("lifeboat-redis-")]  # scratch gone
 
 
 def test_fingerprint_covers_every_key_including_binary_names(server):
