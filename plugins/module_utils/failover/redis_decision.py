@@ -101,7 +101,7 @@ def redis_decision(hosts, policy=None, app=None, backup=None):
         text = "split brain: %s all accept writes; no promotion" % " and ".join(describe(m) for m in masters)
         return steps.split_brain(plan, masters, chosen, why, text, SERVICE, app)
     if masters and (policy["candidate"] == masters[0]["host"] or steps.successor_of(hosts, masters[0])):
-        return steps.continue_promoted(plan, hosts, masters[0], describe(masters[0]), SERVICE, app)
+        return steps.continue_promoted(plan, hosts, masters[0], describe(masters[0]), SERVICE, app, writer="master")
     old = masters[0] if masters else next((h for h in hosts if h["host"] == policy["master"]), None)
     if old is None:
         away = [h for h in hosts if h["role"] in ("unknown", "fenced")]

@@ -149,11 +149,11 @@ def successor_of(hosts, current):
                and h["fence"].get("successor") == current["host"] for h in hosts)
 
 
-def continue_promoted(plan, hosts, current, what, service, app):
-    """A second run after the promotion: fence what is due, prove a write, repoint, check."""
+def continue_promoted(plan, hosts, current, what, service, app, writer="primary"):
+    """A second run after the promotion: fence what is due, prove a write, repoint, check.
+    ``writer`` is what the service calls its writable node (Redis: master)."""
     plan.update(candidate=current["host"], outcome="already_promoted")
-    plan["notes"].append("%s is already the %s: nothing to promote" % (what, service == "redis" and "master"
-                                                                       or "primary"))
+    plan["notes"].append("%s is already the %s: nothing to promote" % (what, writer))
     for host in hosts:
         if host is not current and (fence_state(host["fence"]) in ("pending", "applied") or not host["reachable"]):
             fence_old(plan, host, current["host"], service)
