@@ -28,7 +28,7 @@ options:
       - The property. C(runs_as_root) (the backup agent runs its backups as root), C(scratch_teardown)
         (the restore-test step that removes the scratch copy, or none), C(target_kind) (V(database),
         V(path) or V(instance)), C(host_packages), C(required_params), C(always_safety_copy),
-        C(restore_reads_archive), C(count_unit), C(name).
+        C(restore_reads_archive), C(count_unit), C(item_noun), C(point_in_time_recovery), C(name).
     type: str
     required: true
 """
@@ -58,6 +58,11 @@ def engine_property(name, key):
     return list(value) if isinstance(value, tuple) else value
 
 
+def engines_where(value, key):
+    """The names of the engines whose property ``key`` is ``value`` (for a selectattr test ``in``)."""
+    return [name for name in engines.names() if engine_property(name, key) == value]
+
+
 class FilterModule(object):
     def filters(self):
-        return {"engine_property": engine_property}
+        return {"engine_property": engine_property, "engines_where": engines_where}

@@ -72,6 +72,11 @@ def service_definition(item, items=None, config_dir=None, identity_dir=None):
     return definition
 
 
+def service_problems(items):
+    """What is wrong with ``lifeboat_services`` (names, engines, the fields each engine needs), as sentences."""
+    return service_schema.definition_problems(items)
+
+
 def backup_root(root=None):
     """The local backup repository: ``root`` (the inventory-wide ``lifeboat_backup_root``), else the modules' default."""
     return root or DEFAULT_BACKUP_ROOT
@@ -156,6 +161,6 @@ def restore_test_line(test):
 class FilterModule(object):
     def filters(self):
         return {"services": services, "service_secret": service_secret, "service_definition": service_definition,
-                "secret_file": secret_file, "backup_root": backup_root, "failure_line": failure_line,
+                "secret_file": secret_file, "backup_root": backup_root, "service_problems": service_problems, "failure_line": failure_line,
                 "success_line": success_line, "check_line": check_line, "restore_target": restore_target,
                 "restore_test_line": restore_test_line}

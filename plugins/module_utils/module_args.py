@@ -160,3 +160,10 @@ def spec_from_params(params):
     spec["mongodb"] = mongodb_from_params(params)
     spec["mysql"] = mysql_from_params(params)
     return spec
+
+
+def listing_diff(before, after, where):
+    """Ansible's ``diff`` of a set of backups: one path per line, before and after the change."""
+    return {"before": "".join(item + "\n" for item in sorted(before)),
+            "after": "".join(item + "\n" for item in sorted(after)),
+            "before_header": "%s (before)" % where, "after_header": "%s (after)" % where}

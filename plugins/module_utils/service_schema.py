@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import copy
 import os
+import re
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines, rotation
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
@@ -160,3 +161,33 @@ def module_params(params, given, options, required=(), required_if=()):
         if merged.get(key) == value and absent:
             raise LifeboatError("%s is %s but all of the following are missing: %s" % (key, value, ", ".join(absent)))
     return merged
+
+
+# A service's name names files (<name>.json, <name>.secret) and systemd units: no separators, no dots first.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def definition_problems(definitions):
+    """What is wrong with a list of service definitions, as sentences (empty when nothing is).
+
+    Checks what a role's argument spec cannot: unique names that are safe in file and unit names,
+    a known engine, and the fields that engine cannot work without (its ``required_params``).
+    """
+    problems = []
+    seen = set()
+    for index, definition in enumerate(definitions or []):
+        name = (definition or {}).get("name")
+        label = "service %r" % name if name else "service #%d" % (index + 1)
+        if not name or not NAME_PATTERN.match(str(name)):
+            problems.append("%s: the name must be letters, digits, '-' and '_', starting with a letter or digit" % label)
+        elif name in seen:
+            problems.append("%s: the name is used by more than one service" % label)
+        seen.add(name)
+        engine = definition.get("engine")
+        if not engines.known(engine):
+            problems.append("%s: engine %r is not one of %s" % (label, engine, ", ".join(engines.names())))
+            continue
+        missing = [key for key in engines.get(engine).required_params if definition.get(key) in (None, "")]
+        if missing:
+            problems.append("%s: engine %s needs %s" % (label, engine, ", ".join(missing)))
+    return problems

@@ -193,7 +193,10 @@ attributes:
     details:
       - Reports what V(push), V(pull) or V(prune) would do and touches nothing.
   diff_mode:
-    support: none
+    support: partial
+    details:
+      - V(push) and V(prune) show the remote backups of each service before and after, one key per line;
+        V(pull) changes the local repository only and shows no diff.
 extends_documentation_fragment:
   - lifeboat.dr.attributes
 requirements:
@@ -299,8 +302,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import listing_diff
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite import transfer
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.azure_blob import AUTH_CHOICES
+
+
+def _remote_diff(action, service, found):
+    if action == "push":
+        return listing_diff(found["present"], found["present"] + found["pushed"], "offsite backups of %s" % service)
+    kept = [item["path"] for item in found["kept"]]
+    return listing_diff(kept + [item["path"] for item in found["deleted"]], kept, "offsite backups of %s" % service)
 
 
 def main():
@@ -363,6 +374,9 @@ def main():
             module.fail_json(msg="offsite copies at %s failed verification: %s" % (result["target"], "; ".join(
                 "%s: %s" % (item["path"], item["problem"]) for items in problems.values() for item in items)),
                 **result)
+    if module._diff and params["action"] in ("push", "prune"):
+        result["diff"] = [_remote_diff(params["action"], service, found)
+                          for service, found in sorted(result["services"].items())]
     module.exit_json(**result)
 
 

@@ -51,7 +51,9 @@ attributes:
     details:
       - Nothing is deleted; RV(deleted) lists what would be.
   diff_mode:
-    support: none
+    support: full
+    details:
+      - The service's backups before and after rotation, one path per line.
 extends_documentation_fragment:
   - lifeboat.dr.attributes
   - lifeboat.dr.service
@@ -95,7 +97,7 @@ from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    argument_spec, definition_spec, lock_spec, params_for, repository_spec)
+    argument_spec, definition_spec, listing_diff, lock_spec, params_for, repository_spec)
 from ansible_collections.lifeboat.dr.plugins.module_utils.rotation import rotate
 
 
@@ -117,6 +119,10 @@ def main():
                         lock_timeout=params["lock_timeout"])
     except LifeboatError as exc:
         module.fail_json(msg=str(exc))
+    if module._diff:
+        paths = [item["path"] for item in result["kept"]]
+        result["diff"] = listing_diff(paths + [item["path"] for item in result["deleted"]], paths,
+                                      "backups of %s" % params["service"])
     module.exit_json(**result)
 
 

@@ -130,6 +130,8 @@ attributes:
       - Reports the path the backup would get and touches nothing.
   diff_mode:
     support: none
+    details:
+      - Writes a new backup and changes no configuration; the result names the new files.
 extends_documentation_fragment:
   - lifeboat.dr.attributes
   - lifeboat.dr.service

@@ -119,6 +119,8 @@ attributes:
       - Verifies the backup (read only) and reports what would be restored and kept; changes nothing.
   diff_mode:
     support: none
+    details:
+      - Replaces data, not configuration; the result reports the safety copy and the counts checked.
 extends_documentation_fragment:
   - lifeboat.dr.attributes
   - lifeboat.dr.service

@@ -67,6 +67,8 @@ attributes:
       - Reads the repository, chooses the base backup and checks the window; changes nothing.
   diff_mode:
     support: none
+    details:
+      - Replaces the data of the cluster; the recovery settings it sets are reset afterwards, so no configuration changes.
   platform:
     platforms: debian
     details:

@@ -35,12 +35,14 @@ def playbook(name, *extra, timeout=900):
 VENV_PYTHON = "/opt/lifeboat/venv/bin/python"
 
 
-def run_module(module, args, check=False, verbosity=0, python=None):
+def run_module(module, args, check=False, verbosity=0, python=None, diff=False):
     argv = [os.path.join(BIN, "ansible"), HOST, "-m", "lifeboat.dr." + module, "-a", json.dumps(args)]
     if python:
         argv += ["-e", "ansible_python_interpreter=" + python]
     if check:
         argv.append("--check")
+    if diff:
+        argv.append("--diff")
     if verbosity:
         argv.append("-" + "v" * verbosity)
     proc = subprocess.run(argv, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)

@@ -59,10 +59,10 @@ def site(lab):
     sh("rm -rf %(work)s %(root)s %(store)s" % paths)
 
 
-def offsite(site, action, check=False, **extra):
+def offsite(site, action, check=False, diff=False, **extra):
     args = dict(action=action, provider="filesystem", path=site["store"], backup_root=site["root"], prefix="app1",
                 **extra)
-    return run_module("backup_offsite", args, check=check)
+    return run_module("backup_offsite", args, check=check, diff=diff)
 
 
 def test_push_pull_restore_after_losing_the_local_repository(site):
@@ -71,8 +71,11 @@ def test_push_pull_restore_after_losing_the_local_repository(site):
                                     "backup_root": site["root"]})
     assert not dumped.get("failed"), dumped.get("msg")
 
-    planned = offsite(site, "push", check=True)
+    planned = offsite(site, "push", check=True, diff=True)
     assert planned["changed"] and not sh("find %s -type f" % site["store"]).strip()
+    assert planned["diff"] == [{"before": "", "after": planned["services"]["notes"]["pushed"][0] + "\n",
+                                "before_header": "offsite backups of notes (before)",
+                                "after_header": "offsite backups of notes (after)"}]
     pushed = offsite(site, "push")
     assert pushed["changed"] and len(pushed["services"]["notes"]["pushed"]) == 1
     again = offsite(site, "push")

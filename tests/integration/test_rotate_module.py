@@ -38,8 +38,14 @@ def files(root, kind):
 
 def test_rotation_applies_the_reference_policy_on_the_host(repo):
     before = {kind: files(repo, kind) for kind in ("daily", "weekly", "monthly")}
-    preview = run_module("backup_rotate", {"service": "svc", "backup_root": repo}, check=True)
+    preview = run_module("backup_rotate", {"service": "svc", "backup_root": repo}, check=True, diff=True)
     assert preview["changed"] is True and len(preview["deleted"]) == len(before["daily"]) - 1 - 7 + len(before["weekly"]) - 4
+    # --diff: every complete backup before, the kept ones after, one path per line.
+    listed = lambda text: [line.rsplit("/", 1)[1] for line in text.splitlines()]  # noqa: E731
+    complete = sum(len(before[kind]) for kind in before) - 1
+    assert len(listed(preview["diff"]["before"])) == complete
+    assert sorted(listed(preview["diff"]["after"])) == sorted(s["path"].rsplit("/", 1)[1] for s in preview["kept"])
+    assert preview["diff"]["after_header"] == "backups of svc (after)"
     assert {kind: files(repo, kind) for kind in before} == before  # check mode deleted nothing
     out = run_module("backup_rotate", {"service": "svc", "backup_root": repo})
     assert not out.get("failed"), out.get("msg")

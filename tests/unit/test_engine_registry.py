@@ -3,6 +3,7 @@ and every engine implements the contract of engines/base.py."""
 import glob
 import importlib
 import os
+import re
 
 import pytest
 import yaml
@@ -166,6 +167,39 @@ def test_playbooks_read_engine_properties_through_the_filter():
         engine_property("oracle", "runs_as_root")
     with pytest.raises(AnsibleFilterError, match="unknown engine property 'password'"):
         engine_property("redis", "password")
+
+
+def test_playbooks_select_services_by_engine_property():
+    from ansible_collections.lifeboat.dr.plugins.filter.engine_property import engines_where
+
+    assert engines_where("path", "target_kind") == ["sqlite", "directory"]
+    assert engines_where(True, "point_in_time_recovery") == ["postgresql"]
+    assert engines_where("flush_redis", "scratch_teardown") == ["redis"]
+    assert engines_where("nothing", "scratch_teardown") == []
+
+
+ENGINE_LITERAL = "(%s)" % "|".join(TODAY)
+# A comparison with an engine name: Python's == / != / in, Jinja's selectattr tests, a dict keyed by engine.
+COMPARISONS = [
+    re.compile(r"""(==|!=|\bin)\s*[(\[]?\s*["']%s["']""" % ENGINE_LITERAL),
+    re.compile(r"""["']%s["']\s*(==|!=)""" % ENGINE_LITERAL),
+    re.compile(r"""selectattr\(\s*["']engine["']"""),
+    re.compile(r"""\{\s*["']%s["']\s*:[^}]*\}\s*(\.get\(|\[)\s*[\w.]*engine""" % ENGINE_LITERAL),
+]
+
+
+def test_no_engine_name_comparison_outside_the_engines_package():
+    found = []
+    patterns = ["plugins/**/*.py", "roles/**/*.yml", "roles/**/*.j2", "playbooks/**/*.yml", "playbooks/**/*.j2"]
+    for pattern in patterns:
+        for path in glob.glob(os.path.join(ROOT, pattern), recursive=True):
+            if os.sep + "engines" + os.sep in path:
+                continue
+            with open(path) as handle:
+                for number, line in enumerate(handle, 1):
+                    if any(regex.search(line) and "engines_where" not in line for regex in COMPARISONS):
+                        found.append("%s:%d: %s" % (os.path.relpath(path, ROOT), number, line.strip()))
+    assert found == []
 
 
 def test_restore_targets_by_kind():

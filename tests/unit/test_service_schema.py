@@ -55,3 +55,29 @@ def test_the_lab_services_fit_the_schema():
     options = service_schema.service_options()
     for service in services:
         assert set(service) <= set(options), (service["name"], set(service) - set(options))
+
+
+def test_definition_problems_names_each_fault_and_passes_good_definitions():
+    good = [{"name": "appdb", "engine": "postgresql", "database": "app"},
+            {"name": "files_1", "engine": "directory", "path": "/srv/files"},
+            {"name": "cache", "engine": "redis"}]
+    assert service_schema.definition_problems(good) == []
+    bad = good + [{"name": "appdb", "engine": "postgresql", "database": "other"},
+                  {"name": "../etc", "engine": "sqlite", "path": "/x.db"},
+                  {"name": "shop", "engine": "mysql"},
+                  {"name": "lite", "engine": "sqlite", "path": ""},
+                  {"name": "odd", "engine": "oracle"}]
+    problems = service_schema.definition_problems(bad)
+    assert problems == [
+        "service 'appdb': the name is used by more than one service",
+        "service '../etc': the name must be letters, digits, '-' and '_', starting with a letter or digit",
+        "service 'shop': engine mysql needs database",
+        "service 'lite': engine sqlite needs path",
+        "service 'odd': engine 'oracle' is not one of " + ", ".join(engines.names()),
+    ]
+
+
+def test_every_engine_required_param_is_a_schema_field():
+    fields = service_schema.service_options()
+    for name in engines.names():
+        assert set(engines.get(name).required_params) <= set(fields), name

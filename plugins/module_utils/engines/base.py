@@ -19,6 +19,8 @@ Properties (class attributes):
 ``restore_reads_archive`` the restore into scratch space reads the whole archive before the target
                          is touched, so a separate read-through would read it twice
 ``count_unit``           what ``live_counts`` counts: ``tables``, or ``counts`` (keys, entries)
+``item_noun``            what one counted item is, for reports: ``rows``, ``keys``, ``entries``
+``point_in_time_recovery`` the server can be recovered to an instant (``pitr_restore``)
 ``runs_as_root``         the host agent runs its backups as root (it stops units, reads any file)
 ``scratch_teardown``     the restore-test step that removes its scratch copy, or None (files only)
 
@@ -45,7 +47,8 @@ REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exi
 CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
 OPTIONAL = ("replication_status", "promote", "fence", "rejoin")
 PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
-              "restore_reads_archive", "count_unit", "runs_as_root", "scratch_teardown")
+              "restore_reads_archive", "count_unit", "item_noun", "point_in_time_recovery", "runs_as_root",
+              "scratch_teardown")
 TARGET_KINDS = ("database", "path", "instance")
 
 # Per-table content hashes are sums of 64-bit prefixes, kept modulo 2**64.
@@ -105,6 +108,8 @@ class Engine:
     always_safety_copy = False
     restore_reads_archive = False
     count_unit = "tables"
+    item_noun = "rows"
+    point_in_time_recovery = False
     runs_as_root = False
     scratch_teardown = None
 

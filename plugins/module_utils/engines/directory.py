@@ -173,6 +173,7 @@ class Directory(Engine):
     host_packages = HOST_PACKAGES
     required_params = ("path",)
     target_kind = "path"
+    item_noun = "entries"
     always_safety_copy = True  # the current directory is moved aside, never deleted
     count_unit = "counts"
     runs_as_root = True  # it stops units and reads every file

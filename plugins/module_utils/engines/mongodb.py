@@ -129,6 +129,7 @@ class MongoDB(Engine):
     name = "mongodb"
     host_packages = HOST_PACKAGES
     target_kind = "instance"
+    item_noun = "documents"
     always_safety_copy = True  # a safety dump is always kept beside the backups
 
     def extension(self, fmt):

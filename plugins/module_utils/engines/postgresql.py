@@ -324,6 +324,7 @@ class PostgreSQL(Engine):
     host_packages = HOST_PACKAGES
     required_params = ("database",)
     target_kind = "database"
+    point_in_time_recovery = True
     restore_reads_archive = True
     scratch_teardown = "drop_postgresql_database"
 

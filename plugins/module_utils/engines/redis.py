@@ -519,6 +519,7 @@ class Redis(Engine):
     name = "redis"
     host_packages = HOST_PACKAGES
     target_kind = "instance"
+    item_noun = "keys"
     always_safety_copy = True  # the data files are moved aside, never deleted
     count_unit = "counts"
     scratch_teardown = "flush_redis"
