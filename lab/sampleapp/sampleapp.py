@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The lab's sample application: a tiny HTTP service over PostgreSQL and SQLite.
 
-GET  /healthz  -> 200 with row counts when both databases answer, else 503
+GET  /healthz  -> 200 with row counts when both databases answer, else 503; "targets" names
+                  the PostgreSQL server it uses (SAMPLEAPP_DATABASE_HOST, which failover repoints)
 GET  /orders   -> orders in PostgreSQL (count and sum), for data checks
 POST /notes    -> append a note to SQLite (used by writers during backups)
 """
@@ -12,7 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
 
-PG_DSN = os.environ.get("SAMPLEAPP_PG_DSN", "dbname=appdb")
+# Where the database is: the environment file /etc/default/sampleapp sets these, and failover.yml
+# rewrites SAMPLEAPP_DATABASE_HOST. Unset, the app uses the local server over its Unix socket.
+# The password comes from the file PGPASSFILE names, never from the environment file.
+DATABASE_HOST = os.environ.get("SAMPLEAPP_DATABASE_HOST", "")
+DATABASE_PORT = os.environ.get("SAMPLEAPP_DATABASE_PORT", "5432")
+PG_DSN = os.environ.get("SAMPLEAPP_PG_DSN") or " ".join(
+    ["dbname=appdb"] + (["host=%s" % DATABASE_HOST, "port=%s" % DATABASE_PORT, "user=sampleapp"] if DATABASE_HOST else []))
 SQLITE_PATH = os.environ.get("SAMPLEAPP_SQLITE", "/var/lib/sampleapp/app.db")
 PORT = int(os.environ.get("SAMPLEAPP_PORT", "8080"))
 
@@ -52,7 +59,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server API)
         if self.path == "/healthz":
-            body, status = {"status": "ok"}, 200
+            body, status = {"status": "ok", "targets": {"postgresql": DATABASE_HOST or "local"}}, 200
             for name, check in (("postgresql", pg_orders), ("sqlite", sqlite_notes)):
                 try:
                     body[name] = check()

@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ALL = engines.names()
 TODAY = ("postgresql", "mysql", "sqlite", "directory", "redis", "mongodb")
 # Modules whose ``engine`` choices are the engines with one capability, not all of them.
-SUBSET = {"db_fingerprint": "fingerprint"}
+SUBSET = {"db_fingerprint": "fingerprint", "db_replication": "replication_status"}
 
 
 class _Captured(Exception):
@@ -99,10 +99,10 @@ def test_every_engine_implements_the_contract(name):
 @pytest.mark.parametrize("name", ALL)
 def test_missing_capabilities_are_declared_and_refuse(name):
     engine = engines.get(name)
-    for capability in base.OPTIONAL:  # the failover work adds them
-        assert not engine.supports(capability)
-        with pytest.raises(NotImplementedError):
-            getattr(engine, capability)(None, {})
+    for capability in base.OPTIONAL:
+        if not engine.supports(capability):
+            with pytest.raises(NotImplementedError, match=name):
+                getattr(engine, capability)(None, {})
     for capability in base.CHECKS:
         if not engine.supports(capability):
             with pytest.raises(LifeboatError, match="engine %s" % name):
@@ -119,6 +119,9 @@ def test_the_first_six_engines_keep_their_capabilities():
     assert ALL[:len(TODAY)] == TODAY  # the order of every choices list
     assert today("fingerprint") == today("live_counts") == today("connect") == TODAY[:5]
     assert today("integrity") == ("postgresql", "sqlite")
+    # Failover: PostgreSQL observes, fences, promotes and probes; rejoin is its own module step.
+    for capability in ("replication_status", "fence", "promote", "probe_write"):
+        assert today(capability) == ("postgresql",), capability
 
 
 def test_module_choices_come_from_the_registry_and_match_the_documentation(monkeypatch):

@@ -31,8 +31,9 @@ Checks (``supports(name)`` says whether an engine has them; without, the base
 raises the error the checks report): ``connect``, ``live_counts``,
 ``fingerprint``, ``integrity``.
 
-Optional capabilities the failover work adds (absent everywhere today):
-``replication_status``, ``promote``, ``fence``, ``rejoin``.
+Optional capabilities for failover (``supports(name)`` says which an engine has; the
+module ``db_replication`` offers exactly those): ``replication_status``, ``promote``,
+``fence``, ``probe_write``, ``rejoin``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,7 +46,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 
 REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exists", "restore", "expected_counts")
 CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
-OPTIONAL = ("replication_status", "promote", "fence", "rejoin")
+OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin")
 PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
               "restore_reads_archive", "count_unit", "item_noun", "point_in_time_recovery", "runs_as_root",
               "scratch_teardown")
@@ -160,17 +161,26 @@ class Engine:
         """``(ok, detail)`` of the engine's own consistency check beyond row counts."""
         raise bf.LifeboatError("no integrity check for engine %s" % self.name)
 
-    # --- optional: failover -----------------------------------------------------------------------
+    # --- optional: failover ---------------------------------------------------------------------
+    # ``spec`` holds the module's parameters (the fence record under ``fence_record``); with
+    # ``check_mode`` nothing changes and the result says what would. Each returns a dict.
     def replication_status(self, runner, spec):
+        """``{"facts": {...}, "details": {...}}``: the facts ``failover/facts.py`` documents, and the rest."""
         raise NotImplementedError("%s: replication status is not implemented" % self.name)
 
-    def promote(self, runner, spec):
+    def promote(self, runner, spec, check_mode=False):
+        """Make this replica writable; ``changed`` false when it already is."""
         raise NotImplementedError("%s: promote is not implemented" % self.name)
 
-    def fence(self, runner, spec):
+    def fence(self, runner, spec, check_mode=False):
+        """Stop this node and keep it from serving writes again, with the record ``spec["fence_record"]``."""
         raise NotImplementedError("%s: fence is not implemented" % self.name)
 
-    def rejoin(self, runner, spec):
+    def probe_write(self, runner, spec, check_mode=False):
+        """Write a test value and read it back: ``{"accepted": bool, "error": text or None, ...}``."""
+        raise NotImplementedError("%s: probe_write is not implemented" % self.name)
+
+    def rejoin(self, runner, spec, check_mode=False):
         raise NotImplementedError("%s: rejoin is not implemented" % self.name)
 
     def supports(self, capability):

@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql_replication as replication
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
 # Debian packages a host needs for this engine (psql, pg_dump, pg_restore, pg_amcheck).
@@ -330,6 +331,19 @@ class PostgreSQL(Engine):
 
     def extension(self, fmt):
         return FORMATS.get(fmt, "dump")
+
+    # Replication (postgresql_replication.py): the failover playbook's steps on one cluster.
+    def replication_status(self, runner, spec):
+        return replication.status(runner, spec)
+
+    def fence(self, runner, spec, check_mode=False):
+        return replication.fence(runner, spec, spec["fence_record"], check_mode)
+
+    def promote(self, runner, spec, check_mode=False):
+        return replication.promote(runner, spec, check_mode)
+
+    def probe_write(self, runner, spec, check_mode=False):
+        return replication.probe_write(runner, spec, check_mode)
 
     def dump(self, runner, spec, sink, work_dir, tail):
         return dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,

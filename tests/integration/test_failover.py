@@ -1,0 +1,223 @@
+"""failover.yml on the lab: app1's PostgreSQL streams to db2; the failover fences app1, promotes db2
+and repoints the sample app. Fencing is proven by writes the old primary refuses, also after its
+container restarts; acknowledged writes are counted; check mode and refusals change nothing."""
+import glob
+import json
+import os
+import shlex
+import subprocess
+import threading
+import time
+
+import pytest
+
+from labhost import playbook, sh
+
+APP1, DB2 = "lifeboat-lab-app1", "lifeboat-lab-db2"
+FENCE = "/var/lib/postgresql/lifeboat-fence-15-main.json"
+
+
+def _run(name, *extra, ok=True):
+    proc = playbook(name, *extra)
+    if ok:
+        assert proc.returncode == 0, "%s failed:\n%s\n%s" % (name, proc.stdout[-6000:], proc.stderr[-2000:])
+    return proc
+
+
+def pg(container, sql, database="postgres", check=True):
+    return sh("runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s" % (database, shlex.quote(sql)),
+              check=check, container=container).strip()
+
+
+def refuses_write(container):
+    proc = subprocess.run(["docker", "exec", container, "runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
+                           "ON_ERROR_STOP=1", "-c", "CREATE TABLE IF NOT EXISTS lifeboat_it_split (x int); "
+                           "INSERT INTO lifeboat_it_split VALUES (1)"], capture_output=True, text=True)
+    return proc.returncode != 0, proc.stderr.strip()
+
+
+def health(container=APP1):
+    out = sh("curl -s http://127.0.0.1:8080/healthz", container=container, check=False)
+    return json.loads(out) if out.strip().startswith("{") else {}
+
+
+def newest_record(report_dir, incident):
+    files = sorted(glob.glob(os.path.join(report_dir, "failover-%s-*.json" % incident)))
+    assert files, "no failover record in %s" % report_dir
+    with open(files[-1]) as handle:
+        return json.load(handle)
+
+
+def failover(report_dir, incident, *extra, ok=True):
+    return _run("failover.yml", "-e", "incident=" + incident, "-e", "lifeboat_report_dir=" + report_dir, *extra, ok=ok)
+
+
+@pytest.fixture
+def replicated(lab, tmp_path):
+    """app1 the primary, db2 streaming from it, the app on app1: as lab_up.yml leaves the lab."""
+    _run("lab_replication.yml")
+    for _ in range(50):
+        if pg(DB2, "SELECT status FROM pg_stat_wal_receiver") == "streaming":
+            break
+        time.sleep(0.2)
+    assert pg(DB2, "SELECT pg_is_in_recovery()") == "t"
+    for _ in range(60):
+        if health().get("targets", {}).get("postgresql") == "app1" and health().get("status") == "ok":
+            break
+        time.sleep(0.5)
+    return str(tmp_path)
+
+
+class Writer(threading.Thread):
+    """Writes a numbered row to app1 every 200 ms and records the ids app1 acknowledged."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.acknowledged, self.stop = [], threading.Event()
+        pg(APP1, "CREATE TABLE IF NOT EXISTS lifeboat_it_writes (id int PRIMARY KEY, at timestamptz DEFAULT now())")
+        self.start_id = int(pg(APP1, "SELECT coalesce(max(id), 0) FROM lifeboat_it_writes")) + 1
+
+    def run(self):
+        next_id = self.start_id
+        while not self.stop.is_set():
+            proc = subprocess.run(["docker", "exec", APP1, "runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
+                                   "ON_ERROR_STOP=1", "-c", "INSERT INTO lifeboat_it_writes (id) VALUES (%d)" % next_id],
+                                  capture_output=True, text=True)
+            if proc.returncode == 0:
+                self.acknowledged.append(next_id)
+            next_id += 1
+            time.sleep(0.2)
+
+
+def test_simulate_prints_the_plan_and_changes_nothing(replicated):
+    before = (pg(APP1, "SELECT pg_is_in_recovery()"), pg(DB2, "SELECT pg_is_in_recovery()"),
+              sh("cat /etc/default/sampleapp"), sh("systemctl is-enabled postgresql@15-main || true"),
+              pg(APP1, "SELECT count(*), sum(amount_cents) FROM orders", "appdb"))
+    proc = failover(replicated, "database_failure", "--check")
+    for step in ("fence | app1", "promote | db2", "repoint_app | app1", "check_health | app1"):
+        assert step in proc.stdout, step
+    after = (pg(APP1, "SELECT pg_is_in_recovery()"), pg(DB2, "SELECT pg_is_in_recovery()"),
+             sh("cat /etc/default/sampleapp"), sh("systemctl is-enabled postgresql@15-main || true"),
+             pg(APP1, "SELECT count(*), sum(amount_cents) FROM orders", "appdb"))
+    assert after == before
+    assert sh("test -e %s && echo fenced || echo none" % FENCE).strip() == "none"
+    record = newest_record(replicated, "database_failure")
+    assert record["check_mode"] is True and record["steps"] == []
+    assert [s["action"] for s in record["plan"]["steps"]] == [
+        "fence", "wait_replay", "promote", "prove_write", "repoint_app", "restart_app", "check_health"]
+
+
+def test_a_replica_over_the_lag_limit_is_refused_and_nothing_changes(replicated):
+    pg(DB2, "SELECT pg_wal_replay_pause()")
+    try:
+        pg(APP1, "CREATE TABLE IF NOT EXISTS lifeboat_it_lag (x int); INSERT INTO lifeboat_it_lag VALUES (1)")
+        time.sleep(2.5)
+        limits = json.dumps({"lifeboat_failover": {"postgresql": {"hosts": ["app1", "db2"], "max_lag_seconds": 1},
+                                                   "app": {}}})
+        proc = failover(replicated, "database_failure", "-e", limits, ok=False)
+        assert proc.returncode != 0
+        assert "no replica may be promoted in place of app1: db2 is" in proc.stdout
+        assert "over the limit of 1 s" in proc.stdout and "lifeboat_force=yes" in proc.stdout
+    finally:
+        pg(DB2, "SELECT pg_wal_replay_resume()")
+    assert pg(APP1, "SELECT pg_is_in_recovery()") == "f" and pg(DB2, "SELECT pg_is_in_recovery()") == "t"
+    assert sh("systemctl is-enabled postgresql@15-main || true").strip() != "masked"
+    assert newest_record(replicated, "database_failure")["plan"]["outcome"] == "refused"
+
+
+def test_an_unknown_incident_is_refused_by_name(replicated):
+    proc = failover(replicated, "database_down", ok=False)
+    assert proc.returncode != 0 and "unknown incident 'database_down'" in proc.stdout
+
+
+def test_database_failure_fences_the_primary_promotes_db2_and_loses_no_acknowledged_write(replicated):
+    writer = Writer()
+    writer.start()
+    time.sleep(2)
+    started = time.monotonic()
+    failover(replicated, "database_failure")
+    elapsed = time.monotonic() - started
+    writer.stop.set()
+    writer.join()
+
+    # db2 is the primary and holds every write app1 acknowledged.
+    assert pg(DB2, "SELECT pg_is_in_recovery()") == "f"
+    on_db2 = set(int(i) for i in pg(DB2, "SELECT id FROM lifeboat_it_writes WHERE id >= %d" % writer.start_id)
+                 .split())
+    lost = sorted(set(writer.acknowledged) - on_db2)
+    assert writer.acknowledged and lost == [], "acknowledged writes lost: %s" % lost
+
+    # app1 is fenced: stopped, masked, a record naming db2, and it refuses writes.
+    refused, why = refuses_write(APP1)
+    assert refused, "the fenced old primary accepted a write"
+    assert sh("systemctl is-enabled postgresql@15-main || true").strip() == "masked"
+    record = json.loads(sh("cat %s" % FENCE))
+    assert record["state"] == "applied" and record["successor"] == "db2" and record["incident"] == "INC-003"
+
+    # The app uses db2 and is healthy.
+    assert sh("grep ^SAMPLEAPP_DATABASE_HOST= /etc/default/sampleapp").strip() == "SAMPLEAPP_DATABASE_HOST=db2"
+    answer = health()
+    assert answer["status"] == "ok" and answer["targets"]["postgresql"] == "db2"
+    assert answer["postgresql"]["count"] > 0
+
+    run = newest_record(replicated, "database_failure")
+    assert run["ok"] is True and run["check_mode"] is False
+    assert [s["action"] for s in run["steps"]] == [
+        "fence", "wait_replay", "promote", "prove_write", "repoint_app", "restart_app", "check_health"]
+    assert all(s["ok"] and s["end"] >= s["start"] for s in run["steps"])
+    assert "refuse" in run["steps"][0]["result"]["write_refused"] or run["steps"][0]["result"]["write_refused"]
+    figures = run["figures"]
+    assert 0 < figures["fenced_after_seconds"] < figures["writable_after_seconds"] <= run["seconds"]
+    print("\nfailover figures: fenced after %.2f s, writable after %.2f s, whole run %.2f s (playbook %.1f s), "
+          "%d acknowledged writes, %d lost" % (figures["fenced_after_seconds"], figures["writable_after_seconds"],
+                                              run["seconds"], elapsed, len(writer.acknowledged), len(lost)))
+
+    # Split brain attempt: the old primary's container restarts; PostgreSQL stays down and refuses writes.
+    subprocess.run(["docker", "restart", APP1], check=True, capture_output=True)
+    sh("for i in $(seq 1 240); do s=$(systemctl is-system-running 2>/dev/null); "
+       "case $s in running|degraded) exit 0;; esac; sleep 0.5; done; exit 1")
+    assert sh("systemctl is-active postgresql@15-main || true").strip() != "active"
+    refused, why = refuses_write(APP1)
+    assert refused, "the old primary accepted a write after its restart"
+    for _ in range(60):
+        if health().get("status") == "ok":
+            break
+        time.sleep(0.5)
+    assert health()["targets"]["postgresql"] == "db2"
+
+    # status: app1 fenced, db2 primary, the app on db2; no warning about the app.
+    failover(replicated, "status")
+    report = newest_record(replicated, "status")["status"]["json"]
+    roles = dict((row["host"], row["role"]) for row in report["postgresql"])
+    assert roles == {"app1": "fenced", "db2": "primary"}
+    assert report["app"]["points_at"] == "db2"
+    assert not [w for w in report["warnings"] if "application points at" in w]
+
+    # A second run finds db2 already promoted: nothing to promote, the app is already on db2.
+    failover(replicated, "database_failure")
+    again = newest_record(replicated, "database_failure")
+    assert again["plan"]["outcome"] == "already_promoted"
+    assert "promote" not in [s["action"] for s in again["steps"]]
+
+
+def test_service_failure_restarts_the_app_and_reports_the_time_to_healthy(replicated):
+    before = sh("systemctl show -p MainPID --value sampleapp").strip()
+    failover(replicated, "service_failure", "-e", "service=sampleapp")
+    assert sh("systemctl show -p MainPID --value sampleapp").strip() != before
+    run = newest_record(replicated, "service_failure")
+    assert run["ok"] is True and run["figures"]["healthy_after_seconds"] > 0
+    print("\nservice_failure: healthy after %.2f s" % run["figures"]["healthy_after_seconds"])
+
+
+def test_a_unit_that_does_not_come_back_fails_with_its_journal(replicated):
+    sh("printf '[Service]\\nExecStart=/bin/sh -c \"echo lifeboat-broken-on-purpose; exit 3\"\\n' "
+       "> /etc/systemd/system/lifeboat-it-broken.service && systemctl daemon-reload")
+    try:
+        proc = failover(replicated, "service_failure", "-e", "service=lifeboat-it-broken",
+                        "-e", "failover_service_timeout=2", ok=False)
+        assert proc.returncode != 0
+        assert "lifeboat-it-broken on app1 was not healthy 2 s after its restart" in proc.stdout
+        assert "lifeboat-broken-on-purpose" in proc.stdout
+        assert newest_record(replicated, "service_failure")["ok"] is False
+    finally:
+        sh("rm -f /etc/systemd/system/lifeboat-it-broken.service && systemctl daemon-reload")

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+"""From db_replication status results to the facts the failover decision reads."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.failover import decision, observe, steps
+
+PRIMARY = {"item": "app1", "changed": False,
+           "facts": {"fence": None, "in_recovery": False, "current_lsn": "0/3000200", "timeline": 1},
+           "details": {"running": True, "replicas": [{"application_name": "db2", "sync_state": "async"}],
+                       "slots": [{"name": "db2", "active": True, "wal_status": "reserved", "restart_lsn": "0/3000000"}]}}
+REPLICA = {"item": "db2", "changed": False,
+           "facts": {"fence": None, "in_recovery": True, "receive_lsn": "0/3000200", "replay_lsn": "0/3000200",
+                     "lag_seconds": 0, "timeline": 1, "wal_receiver": "streaming", "primary_lsn": "0/3000200"},
+           "details": {"running": True, "sender_host": "10.0.0.5", "primary_slot_name": "db2", "slots": []}}
+DOWN = {"item": "app1", "changed": False,
+        "facts": {"fence": None, "timeline": 1, "primary_lsn": "0/3000200"},
+        "details": {"running": False, "cluster_state": "shut down", "slots": []}}
+
+
+def test_results_become_facts_with_upstream_slot_and_sync_state():
+    hosts = observe.postgresql_facts([REPLICA, PRIMARY], {"app1": "10.0.0.5"})
+    assert [h["host"] for h in hosts] == ["app1", "db2"]
+    db2 = hosts[1]
+    assert db2["upstream"] == "app1" and db2["sync_state"] == "async"
+    assert db2["slot"] == {"name": "db2", "active": True, "wal_status": "reserved"}
+    plan = decision.decide_failover(hosts, {}, {"service": "sampleapp", "host": "app1", "points_at": "app1"})
+    assert steps.actions(plan) == [("fence", "app1"), ("wait_replay", "db2"), ("promote", "db2"), ("prove_write", "db2"),
+                                   ("repoint_app", "app1"), ("restart_app", "app1"), ("check_health", "app1")]
+
+
+def test_a_crashed_primary_is_fenced_without_waiting_and_an_unreachable_one_gets_a_pending_fence():
+    lost = dict(REPLICA, facts=dict(REPLICA["facts"], wal_receiver=None))
+    lost["details"] = dict(REPLICA["details"], sender_host=None)
+    plan = decision.decide_failover(observe.postgresql_facts([DOWN, lost]), {"primary": "app1"})
+    assert steps.actions(plan)[:2] == [("fence", "app1"), ("promote", "db2")]
+    gone = decision.decide_failover(observe.postgresql_facts([{"item": "app1", "unreachable": True}, lost]),
+                                    {"primary": "app1"})
+    assert steps.actions(gone)[:2] == [("record_pending_fence", "app1"), ("promote", "db2")]
+
+
+def test_a_fenced_host_that_does_not_run_is_reported_fenced():
+    record = {"version": 1, "host": "app1", "time": "2026-12-02T10:00:00Z", "reason": "r", "incident": "INC-003",
+              "by": "t", "successor": "db2", "state": "applied", "lifted": None}
+    fenced = dict(DOWN, facts=dict(DOWN["facts"], fence=record))
+    assert observe.postgresql_facts([fenced])[0]["role"] == "fenced"
+
+
+def test_a_failed_status_stops_the_run_and_names_the_host():
+    with pytest.raises(LifeboatError, match="db2 answered but its status failed: boom"):
+        observe.postgresql_facts([PRIMARY, {"item": "db2", "failed": True, "msg": "boom"}])
+
+
+def test_app_facts_read_the_environment_file_and_map_addresses_back():
+    app = {"service": "sampleapp", "host": "app1", "database_setting": "APP_DB_HOST"}
+    text = "# comment\nAPP_DB_HOST='10.0.0.6'\nOTHER=x\n"
+    assert observe.app_facts(app, text, {"db2": "10.0.0.6"}) == {"service": "sampleapp", "host": "app1",
+                                                                 "points_at": "db2"}
+    assert observe.app_facts(app, "", {})["points_at"] is None
+    assert observe.app_facts(None, text) is None
