@@ -168,7 +168,11 @@ def fence(runner, spec, record, check_mode=False):
         return {"changed": not done, "record": current if done else record, "unit": paths["unit"]}
     # The record first: whatever happens next, the host's own start-time check refuses to start it.
     bf_write(paths["fence_file"], fence_records.dump_record(record))
-    runner.run(["systemctl", "mask", "--now", paths["unit"]])
+    # Stop through the unit's own ExecStop (a fast shutdown: the walsenders send the replicas
+    # everything up to the shutdown checkpoint), then mask. Masking first would leave systemd
+    # to SIGTERM the whole cgroup, walsenders included, before that checkpoint is sent.
+    runner.run(["systemctl", "stop", paths["unit"]])
+    runner.run(["systemctl", "mask", paths["unit"]])
     if _postmaster_running(paths):
         # Started outside systemd (pg_ctl): stop it the same way.
         runner.run(as_os_user(spec, [os.path.join(paths["bindir"], "pg_ctl"), "stop", "-m", "fast", "-w",
@@ -231,7 +235,7 @@ def probe_write(runner, spec, check_mode=False):
         back = sql(runner, spec, "SELECT marker FROM %s WHERE id = %s" % (PROBE_TABLE, int(written)), database)
     except LifeboatError as exc:
         lines = [line for line in str(exc).splitlines() if line.strip()]
-        return {"changed": False, "accepted": False, "id": None, "error": lines[-1] if lines else "psql failed"}
+        return {"changed": False, "accepted": False, "id": None, "error": lines[0].strip() if lines else "psql failed"}
     if not back or back[0][0] != marker:
         raise LifeboatError("row %s was written to %s but did not read back" % (written, PROBE_TABLE))
     return {"changed": True, "accepted": True, "id": int(written), "error": None}

@@ -187,7 +187,7 @@ def _promote(plan, hosts, old, policy, app):
     _data_loss(plan, chosen, verdicts[chosen["host"]][1], policy)
     steps.fence_old(plan, old, chosen["host"], SERVICE)
     if old["reachable"] and old["role"] == "primary":
-        plan["steps"].append(steps.step(steps.WAIT_REPLAY, chosen["host"], "wait until %s has replayed %s's last WAL "
+        plan["steps"].append(steps.step(steps.WAIT_REPLAY, chosen["host"], "wait until %s has received %s's last WAL "
                                         "(its shutdown checkpoint) before promoting" % (chosen["host"], old["host"])))
     plan["steps"].append(steps.step(steps.PROMOTE, chosen["host"], "pg_promote(wait => true) on %s" % describe(chosen),
                                     timeline=(chosen["timeline"] + 1) if chosen["timeline"] is not None else None))
