@@ -19,8 +19,10 @@ description:
     replication slots, the replicas a primary serves, the fence record) and never changes anything. A host
     whose server does not run still answers, from C(pg_controldata).
   - V(fence) writes the fence record O(fence_record) beside the cluster (not in its data directory), then
-    stops the server and masks its unit, so that it cannot start again, not after a reboot either, until a
-    rejoin lifts the fence. It checks that nothing runs afterwards. A host fenced before is left alone.
+    stops the server through its unit (a fast shutdown, so that the replicas receive everything up to the
+    shutdown checkpoint) and masks the unit, so that it cannot start again, not after a reboot either, until a
+    rejoin lifts the fence. It checks that nothing runs afterwards, proves that the server refuses a write, and
+    returns its last WAL position. A host fenced before is left alone.
   - V(promote) runs C(pg_promote(wait => true)) on a replica and checks that it left recovery; a server
     that is already writable is left alone (C(changed=false)).
   - V(probe_write) writes a row into C(public.lifeboat_probe) of O(database) and reads it back. With
@@ -141,6 +143,14 @@ record:
   description: For V(fence), the fence record now on the host.
   returned: action is fence
   type: dict
+write_refused:
+  description: For V(fence), the server's answer to the probe write it had to refuse.
+  returned: action is fence
+  type: str
+final_lsn:
+  description: For V(fence), the server's last WAL position (its shutdown checkpoint), null after a crash.
+  returned: action is fence
+  type: str
 accepted:
   description: For V(probe_write), whether the server accepted the write (null in check mode).
   returned: action is probe_write

@@ -157,15 +157,19 @@ def status(runner, spec):
 
 
 def fence(runner, spec, record, check_mode=False):
-    """Stop the cluster and mask its unit, after writing ``record`` beside it. Idempotent."""
+    """Write ``record`` beside the cluster, stop it, mask its unit; then prove that it refuses a write
+    and read its last WAL position (``write_refused``, ``final_lsn``). Idempotent."""
     paths = layout(spec)
     record = fence_records.applied(record) if record.get("state") == "pending" else fence_records.check_record(record)
     current = read_fence(spec)
     active, masked = unit_state(runner, paths["unit"])
     running = _postmaster_running(paths)
     done = current is not None and current.get("state") == "applied" and masked and active != "active" and not running
-    if done or check_mode:
-        return {"changed": not done, "record": current if done else record, "unit": paths["unit"]}
+    if check_mode:
+        return {"changed": not done, "record": current if done else record, "unit": paths["unit"],
+                "write_refused": None, "final_lsn": None}
+    if done:
+        return dict(_fenced_proof(runner, spec), changed=False, record=current, unit=paths["unit"])
     # The record first: whatever happens next, the host's own start-time check refuses to start it.
     bf_write(paths["fence_file"], fence_records.dump_record(record))
     # Stop through the unit's own ExecStop (a fast shutdown: the walsenders send the replicas
@@ -181,7 +185,18 @@ def fence(runner, spec, record, check_mode=False):
     if active == "active" or not masked or _postmaster_running(paths):
         raise LifeboatError("%s is still running or not masked after fencing (ActiveState %s, masked %s)" % (
             paths["unit"], active, masked))
-    return {"changed": True, "record": record, "unit": paths["unit"]}
+    return dict(_fenced_proof(runner, spec), changed=True, record=record, unit=paths["unit"])
+
+
+def _fenced_proof(runner, spec):
+    """A write the fenced server must refuse, and its last WAL position (the shutdown checkpoint)."""
+    probe = probe_write(runner, spec)
+    if probe["accepted"]:
+        raise LifeboatError("SPLIT BRAIN: the fenced server accepted probe row %s" % probe["id"])
+    control = controldata(runner, spec)
+    final = control.get("Latest checkpoint location") if control.get("Database cluster state") in (
+        "shut down", "shut down in recovery") else None
+    return {"write_refused": probe["error"], "final_lsn": final, "cluster_state": control.get("Database cluster state")}
 
 
 def bf_write(path, text):
