@@ -19,22 +19,25 @@ description:
   - Returns the plan of C(module_utils/failover/decision.py) (C(steps), C(refusal), C(outcome), C(candidate),
     C(old_primary), C(lag), C(data_loss), C(notes)) for the hosts' status reports.
   - The same file holds C(failover_request) (check an incident and its parameters), C(failover_status) (the
-    status report, C(json) and C(text)), C(fence_record) (a new fence record) and C(wal_reached)
-    (whether a WAL position is at or past another).
+    status report, C(json) and C(text)), C(failover_app) (which host the application's environment file names),
+    C(fence_record) (a new fence record), C(wal_reached) (whether a WAL position is at or past another) and
+    C(value_at) (a field of a nested answer by its dotted path).
 options:
   _input:
-    description: C({inventory name: {reachable, status}}), C(status) being M(lifeboat.dr.db_replication)'s V(status) result.
-    type: dict
+    description:
+      - The registered results of M(lifeboat.dr.db_replication) V(status) looped over the hosts (C(item) is the host),
+        or a dict of each inventory name to C(reachable) and C(status).
+    type: raw
     required: true
   policy:
     description: The failover policy (C(max_lag_bytes), C(max_lag_seconds), C(force), C(synchronous), C(priorities), C(candidate), C(primary)).
     type: dict
     default: {}
   app:
-    description: C({service, host, points_at}) of the application, or null.
+    description: "The application's C(service), C(host) and C(points_at), or null."
     type: dict
   addresses:
-    description: C({inventory name: address or DNS name}) of hosts reached by another name than their inventory name.
+    description: "Inventory name to address or DNS name, for hosts reached by another name than their inventory name."
     type: dict
     default: {}
   held_dir:

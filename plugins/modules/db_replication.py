@@ -111,7 +111,7 @@ attributes:
 extends_documentation_fragment:
   - lifeboat.dr.attributes
 notes:
-  - Run it with C(become) (root): fencing uses systemctl, and psql runs as O(os_user).
+  - Run it with C(become) (root) - fencing uses systemctl, and psql runs as O(os_user).
 seealso:
   - module: lifeboat.dr.db_restore
 """
