@@ -20,7 +20,8 @@ description:
     C(old_primary), C(lag), C(data_loss), C(notes)) for the hosts' status reports.
   - The same file holds C(failover_request) (check an incident and its parameters), C(failover_status) (the
     status report, C(json) and C(text)), C(failover_app) (which host the application's environment file names),
-    C(fence_record) (a new fence record), C(wal_reached) (whether a WAL position is at or past another) and
+    C(rejoin_plan) (which fenced host rejoins which primary, or why not), C(fence_record) (a new fence record),
+    C(fence_lifted) (a record marked lifted by a rejoin), C(wal_reached) (whether a WAL position is at or past another) and
     C(value_at) (a field of a nested answer by its dotted path).
 options:
   _input:
@@ -104,6 +105,20 @@ def failover_status(observed, app=None, addresses=None, held_dir=None):
     return {"json": report, "text": status.render_status(report)}
 
 
+def rejoin_plan(observed, host=None, addresses=None, held_dir=None):
+    try:
+        return observe.rejoin_target(observed, host or None, addresses, held_fences(held_dir))
+    except LifeboatError as exc:
+        raise _filter_error(exc)
+
+
+def fence_lifted(record, primary, by):
+    try:
+        return fence.lifted(record, primary, datetime.datetime.now(datetime.timezone.utc), by)
+    except LifeboatError as exc:
+        raise _filter_error(exc)
+
+
 def failover_app(app, env_text=None, addresses=None):
     return observe.app_facts(app, env_text, addresses)
 
@@ -136,5 +151,6 @@ def value_at(data, path):
 class FilterModule(object):
     def filters(self):
         return {"failover_request": failover_request, "failover_plan": failover_plan,
-                "failover_status": failover_status, "failover_app": failover_app, "fence_record": fence_record, "wal_reached": wal_reached,
+                "failover_status": failover_status, "failover_app": failover_app,
+                "rejoin_plan": rejoin_plan, "fence_lifted": fence_lifted, "fence_record": fence_record, "wal_reached": wal_reached,
                 "value_at": value_at}

@@ -25,6 +25,10 @@ description:
     returns its last WAL position. A host fenced before is left alone.
   - V(promote) runs C(pg_promote(wait => true)) on a replica and checks that it left recovery; a server
     that is already writable is left alone (C(changed=false)).
+  - V(rewind) runs C(pg_rewind) on a stopped old primary against O(source_host) (the new primary), after
+    copying its data directory to C(<data_directory>.pre-rewind-<time>) unless O(safety_copy=false), and writes
+    the recovery settings. A rewind that fails reports C(rewound=false) and pg_rewind's reason, so that the
+    caller can take a fresh base backup instead. The password reaches pg_rewind in a temporary 0600 passfile.
   - V(probe_write) writes a row into C(public.lifeboat_probe) of O(database) and reads it back. With
     O(expect=accepted) the module fails when the write is refused; with O(expect=refused) (a fenced old
     primary) it fails when the write is accepted, since that is a split brain.
@@ -40,7 +44,7 @@ options:
     description: The step to carry out.
     type: str
     required: true
-    choices: [status, fence, promote, probe_write]
+    choices: [status, fence, promote, probe_write, rewind]
   version:
     description: PostgreSQL major version of the cluster (Debian's C(pg_lsclusters)).
     type: int
@@ -91,6 +95,24 @@ options:
     type: str
     choices: [accepted, refused, any]
     default: accepted
+  source_host:
+    description: For V(rewind), the new primary's host name or address.
+    type: str
+  source_port:
+    description: For V(rewind), the new primary's port.
+    type: int
+    default: 5432
+  source_user:
+    description: For V(rewind), the role pg_rewind logs in as (the replication role, with the grants pg_rewind needs).
+    type: str
+    default: replicator
+  source_password:
+    description: For V(rewind), its password; written to a temporary 0600 passfile, never to argv or the result.
+    type: str
+  safety_copy:
+    description: For V(rewind), copy the data directory before rewinding it (needs room for a second copy).
+    type: bool
+    default: true
   timeout:
     description: For V(promote), seconds C(pg_promote) may wait.
     type: int
@@ -160,9 +182,17 @@ error:
   returned: action is probe_write
   type: str
 seconds:
-  description: For V(promote), how long C(pg_promote) took.
-  returned: action is promote
+  description: For V(promote), how long C(pg_promote) took; for V(rewind), how long C(pg_rewind) took.
+  returned: action is promote or rewind
   type: float
+rewound:
+  description: For V(rewind), whether pg_rewind succeeded.
+  returned: action is rewind
+  type: bool
+safety_copy:
+  description: For V(rewind), the copy of the data directory taken before, or null.
+  returned: action is rewind
+  type: str
 executed_commands:
   description: The commands run, without secrets.
   returned: always
@@ -176,7 +206,8 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import connection_from_params, runner_for
 
-ACTIONS = {"status": "replication_status", "fence": "fence", "promote": "promote", "probe_write": "probe_write"}
+ACTIONS = {"status": "replication_status", "fence": "fence", "promote": "promote", "probe_write": "probe_write",
+           "rewind": "rejoin"}
 
 
 def main():
@@ -197,9 +228,14 @@ def main():
             database=dict(type="str", default="postgres"),
             marker=dict(type="str", default="lifeboat probe"),
             expect=dict(type="str", choices=["accepted", "refused", "any"], default="accepted"),
+            source_host=dict(type="str"),
+            source_port=dict(type="int", default=5432),
+            source_user=dict(type="str", default="replicator"),
+            source_password=dict(type="str", no_log=True),
+            safety_copy=dict(type="bool", default=True),
             timeout=dict(type="int", default=60),
         ),
-        required_if=[("action", "fence", ["fence_record"])],
+        required_if=[("action", "fence", ["fence_record"]), ("action", "rewind", ["source_host"])],
         supports_check_mode=True,
     )
     params = module.params
@@ -209,7 +245,9 @@ def main():
         module.fail_json(msg="engine %s cannot %s (it supports: %s)" % (
             params["engine"], params["action"],
             ", ".join(a for a, c in sorted(ACTIONS.items()) if engine.supports(c))))
-    spec = dict(params, connection=connection_from_params(params))
+    spec = dict(params, connection=connection_from_params(params),
+                source={"host": params["source_host"], "port": params["source_port"], "user": params["source_user"],
+                        "password": params["source_password"]})
     runner = runner_for(module)
     try:
         if capability == "replication_status":

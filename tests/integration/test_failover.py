@@ -216,6 +216,52 @@ def test_database_failure_fences_the_primary_promotes_db2_and_loses_no_acknowled
     assert "promote" not in [s["action"] for s in again["steps"]]
 
 
+def test_rejoin_makes_the_old_primary_a_replica_of_the_new_one(replicated):
+    failover(replicated, "database_failure")
+    assert pg(DB2, "SELECT pg_is_in_recovery()") == "f"
+    # Without confirmation nothing changes: app1 stays fenced and masked.
+    proc = failover(replicated, "rejoin", ok=False)
+    assert proc.returncode != 0
+    assert "-e lifeboat_confirm=yes" in newest_record(replicated, "rejoin")["failure"]
+    assert sh("systemctl is-enabled postgresql@15-main || true").strip() == "masked"
+
+    failover(replicated, "rejoin", "-e", "lifeboat_confirm=yes")
+    run = newest_record(replicated, "rejoin")
+    assert run["ok"] is True and run["plan"]["host"] == "app1" and run["plan"]["primary"] == "db2"
+    steps = dict((s["action"], s) for s in run["steps"])
+    assert list(steps) == ["create_slot", "stop", "rewind", "start_replica", "lift_fence", "check_streaming"]
+    assert steps["rewind"]["result"]["rewound"] is True, steps["rewind"]["result"]
+    assert steps["start_replica"]["result"]["base_backup"] is False  # pg_rewind sufficed
+    assert sh("test -d %s && echo kept" % steps["rewind"]["result"]["safety_copy"]).strip() == "kept"
+    print("\nrejoin: pg_rewind %.2f s, whole rejoin %.2f s" % (float(steps["rewind"]["result"]["seconds"]),
+                                                            run["seconds"]))
+
+    # app1 streams from db2, refuses writes as a replica, and a row written on db2 reaches it.
+    assert pg(APP1, "SELECT pg_is_in_recovery()") == "t"
+    assert pg(APP1, "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver") == "streaming db2"
+    refused, why = refuses_write(APP1)
+    assert refused and "read-only" in why
+    pg(DB2, "CREATE TABLE IF NOT EXISTS lifeboat_it_rejoin (x text); INSERT INTO lifeboat_it_rejoin VALUES ('after')")
+    for _ in range(50):
+        if pg(APP1, "SELECT count(*) FROM pg_tables WHERE tablename = 'lifeboat_it_rejoin'") == "1" and \
+                pg(APP1, "SELECT count(*) FROM lifeboat_it_rejoin WHERE x = 'after'") != "0":
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("a row written on db2 did not reach app1")
+    record = json.loads(sh("cat %s" % FENCE))
+    assert record["state"] == "lifted" and record["lifted"]["primary"] == "db2"
+    assert sh("systemctl is-enabled postgresql@15-main || true").strip() != "masked"
+    sh("rm -rf %s" % steps["rewind"]["result"]["safety_copy"])
+
+    # A second rejoin finds nothing to do; status shows db2 primary and app1 its streaming replica.
+    failover(replicated, "rejoin", "-e", "lifeboat_confirm=yes")
+    assert newest_record(replicated, "rejoin")["plan"]["outcome"] == "nothing"
+    failover(replicated, "status")
+    roles = dict((row["host"], row["role"]) for row in newest_record(replicated, "status")["status"]["json"]["postgresql"])
+    assert roles == {"app1": "replica", "db2": "primary"}
+
+
 def test_service_failure_restarts_the_app_and_reports_the_time_to_healthy(replicated):
     before = sh("systemctl show -p MainPID --value sampleapp").strip()
     failover(replicated, "service_failure", "-e", "service=sampleapp")

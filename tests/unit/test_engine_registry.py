@@ -119,8 +119,8 @@ def test_the_first_six_engines_keep_their_capabilities():
     assert ALL[:len(TODAY)] == TODAY  # the order of every choices list
     assert today("fingerprint") == today("live_counts") == today("connect") == TODAY[:5]
     assert today("integrity") == ("postgresql", "sqlite")
-    # Failover: PostgreSQL observes, fences, promotes and probes; rejoin is its own module step.
-    for capability in ("replication_status", "fence", "promote", "probe_write"):
+    # Failover: PostgreSQL observes, fences, promotes, probes and rejoins (pg_rewind).
+    for capability in ("replication_status", "fence", "promote", "probe_write", "rejoin"):
         assert today(capability) == ("postgresql",), capability
 
 

@@ -63,3 +63,29 @@ def test_app_facts_read_the_environment_file_and_map_addresses_back():
                                                                  "points_at": "db2"}
     assert observe.app_facts(app, "", {})["points_at"] is None
     assert observe.app_facts(None, text) is None
+
+
+FENCE = {"version": 1, "host": "app1", "time": "2026-12-02T10:00:00Z", "reason": "r", "incident": "INC-003",
+         "by": "t", "successor": "db2", "state": "applied", "lifted": None}
+PROMOTED = {"item": "db2", "facts": {"fence": None, "in_recovery": False, "current_lsn": "0/5000000", "timeline": 2},
+            "details": {"running": True, "replicas": [], "slots": []}}
+
+
+def test_rejoin_takes_the_fenced_host_back_to_the_one_primary():
+    fenced = dict(DOWN, facts=dict(DOWN["facts"], fence=FENCE))
+    plan = observe.rejoin_target([fenced, PROMOTED])
+    assert (plan["host"], plan["primary"], plan["outcome"], plan["running"]) == ("app1", "db2", "rejoin", False)
+
+
+def test_rejoin_refuses_without_one_primary_or_for_the_primary_itself():
+    fenced = dict(DOWN, facts=dict(DOWN["facts"], fence=FENCE))
+    assert "no PostgreSQL primary answers" in observe.rejoin_target([fenced])["refusal"]
+    assert "split brain" in observe.rejoin_target([PRIMARY, PROMOTED])["refusal"]
+    assert "is the current primary" in observe.rejoin_target([fenced, PROMOTED], "db2")["refusal"]
+    assert "unreachable" in observe.rejoin_target([{"item": "app1", "unreachable": True}, PROMOTED], "app1")["refusal"]
+    assert "name the host" in observe.rejoin_target([DOWN, PROMOTED])["refusal"]
+
+
+def test_rejoin_of_a_streaming_replica_does_nothing():
+    plan = observe.rejoin_target([REPLICA, PRIMARY], "db2", {"app1": "10.0.0.5"})
+    assert plan["outcome"] == "nothing" and plan["refusal"] is None

@@ -181,6 +181,7 @@ class Engine:
         raise NotImplementedError("%s: probe_write is not implemented" % self.name)
 
     def rejoin(self, runner, spec, check_mode=False):
+        """Bring a stopped old primary back in line with ``spec["source"]`` (PostgreSQL: pg_rewind)."""
         raise NotImplementedError("%s: rejoin is not implemented" % self.name)
 
     def supports(self, capability):

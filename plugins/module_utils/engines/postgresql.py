@@ -345,6 +345,9 @@ class PostgreSQL(Engine):
     def probe_write(self, runner, spec, check_mode=False):
         return replication.probe_write(runner, spec, check_mode)
 
+    def rejoin(self, runner, spec, check_mode=False):
+        return replication.rewind(runner, spec, check_mode)
+
     def dump(self, runner, spec, sink, work_dir, tail):
         return dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,
                     fmt=spec.get("format", "custom"), jobs=spec.get("jobs", 1))

@@ -19,6 +19,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import pwd
+import shutil
+import tempfile
 import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
@@ -258,3 +261,59 @@ def probe_write(runner, spec, check_mode=False):
 
 def _literal(value):
     return "'" + value.replace("'", "''") + "'"
+
+
+def rewind(runner, spec, check_mode=False):
+    """pg_rewind the stopped cluster onto ``spec["source"]`` (``{"host", "port", "user", "password"}``).
+
+    Keeps a copy of the data directory first (``<data>.pre-rewind-<stamp>``) unless ``safety_copy`` is
+    false, and writes the recovery settings (``--write-recovery-conf``: standby.signal and a
+    primary_conninfo through a passfile, never the password). A rewind that fails leaves the copy and
+    reports ``rewound: false`` with pg_rewind's reason: the caller falls back to a fresh base backup.
+    """
+    paths = layout(spec)
+    source = spec.get("source") or {}
+    if not source.get("host"):
+        raise LifeboatError("rewind needs the source server (the new primary)")
+    if _postmaster_running(paths):
+        raise LifeboatError("%s runs: stop it before pg_rewind (a fenced old primary is stopped)" % paths["unit"])
+    if check_mode:
+        return {"changed": True, "rewound": False, "safety_copy": None, "error": None}
+    copy = None
+    if spec.get("safety_copy", True):
+        copy = "%s.pre-rewind-%s" % (paths["data_directory"], time.strftime("%Y%m%dT%H%M%S", time.gmtime()))
+        runner.run(["cp", "-a", paths["data_directory"], copy])
+    work = tempfile.mkdtemp(prefix="lifeboat-rewind-")
+    try:
+        passfile = os.path.join(work, "pgpass")
+        with open(passfile, "w") as handle:
+            handle.write("%s:%s:*:%s:%s\n" % (_pgpass(source["host"]), source.get("port") or 5432,
+                                              _pgpass(source.get("user") or "replicator"),
+                                              _pgpass(source.get("password") or "")))
+        os.chmod(passfile, 0o600)
+        if spec.get("os_user") and os.geteuid() == 0:
+            user = pwd.getpwnam(spec["os_user"])
+            for path in (work, passfile):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        conninfo = "host=%s port=%s user=%s dbname=postgres passfile=%s" % (
+            source["host"], source.get("port") or 5432, source.get("user") or "replicator", passfile)
+        argv = as_os_user(spec, [os.path.join(paths["bindir"], "pg_rewind"), "--target-pgdata", paths["data_directory"],
+                                 "--source-server", conninfo, "--write-recovery-conf",
+                                 "--config-file", "/etc/postgresql/%s/%s/postgresql.conf" % (
+                                     paths["version"], paths["cluster"])])
+        started = time.monotonic()
+        try:
+            runner.run(argv, env={"LC_ALL": "C"})
+        except LifeboatError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            return {"changed": True, "rewound": False, "safety_copy": copy, "error": lines[-1] if lines else str(exc)}
+        # Its primary_conninfo names the temporary passfile: postgresql_replica writes the lasting line.
+        return {"changed": True, "rewound": True, "safety_copy": copy, "error": None,
+                "seconds": round(time.monotonic() - started, 3)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _pgpass(value):
+    return str(value).replace("\\", "\\\\").replace(":", "\\:")
+

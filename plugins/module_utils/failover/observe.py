@@ -111,3 +111,51 @@ def app_facts(app, env_text, addresses=None):
 def _names(addresses):
     """``{address: inventory name}`` from the inventory's ``{inventory name: address}``."""
     return dict((address, name) for name, address in (addresses or {}).items())
+
+
+def rejoin_target(observed, host=None, addresses=None, held=None):
+    """Which host ``-e incident=rejoin`` turns into a replica of which primary, or why not.
+
+    ``{"host", "primary", "outcome": "rejoin" | "nothing" | "refused", "refusal", "running", "notes"}``.
+    ``host`` defaults to the one host that carries a fence record. Refused: no single running primary
+    (none, or two: a split brain to fence first), the host is that primary, unreachable, or runs as a
+    second primary.
+    """
+    hosts = postgresql_facts(observed, addresses, held)
+    out = {"host": host or None, "primary": None, "outcome": "refused", "refusal": None, "running": False, "notes": []}
+    primaries = [h for h in hosts if h["reachable"] and h.get("in_recovery") is False]
+    if len(primaries) != 1:
+        out["refusal"] = ("no PostgreSQL primary answers: fail over first (-e incident=database_failure)" if not primaries
+                          else "split brain: %s all answer as primaries; run database_failure to fence one first" %
+                          " and ".join(h["host"] for h in primaries))
+        return out
+    primary = primaries[0]
+    out["primary"] = primary["host"]
+    if not host:
+        fenced = [h["host"] for h in hosts if h is not primary and fence_state(h.get("fence")) in ("applied", "pending")]
+        if len(fenced) != 1:
+            out["refusal"] = "name the host to rejoin with -e host=NAME (fenced hosts: %s)" % (", ".join(fenced) or "none")
+            return out
+        host = out["host"] = fenced[0]
+    target = next((h for h in hosts if h["host"] == host), None)
+    if target is None:
+        out["refusal"] = "%s is not one of the PostgreSQL hosts (%s)" % (host, ", ".join(h["host"] for h in hosts))
+    elif target is primary:
+        out["refusal"] = "%s is the current primary: there is nothing to rejoin it to" % host
+    elif not target["reachable"]:
+        out["refusal"] = "%s is unreachable: rejoin it once it answers (its fence stays recorded)" % host
+    if out["refusal"]:
+        return out
+    running = target.get("in_recovery") is not None
+    if running and target.get("in_recovery") is False:
+        out["refusal"] = "%s runs as a primary while %s is the primary: fence it first (database_failure)" % (
+            host, primary["host"])
+        return out
+    if running and target.get("upstream") == primary["host"] and target.get("wal_receiver") == "streaming":
+        out["outcome"] = "nothing"
+        out["notes"].append("%s already streams from %s" % (host, primary["host"]))
+        return out
+    out.update(outcome="rejoin", running=running)
+    if running:
+        out["notes"].append("%s runs as a replica that does not stream from %s: it is stopped first" % (host, primary["host"]))
+    return out
