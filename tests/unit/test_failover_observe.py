@@ -83,7 +83,9 @@ def test_rejoin_refuses_without_one_primary_or_for_the_primary_itself():
     assert "split brain" in observe.rejoin_target([PRIMARY, PROMOTED])["refusal"]
     assert "is the current primary" in observe.rejoin_target([fenced, PROMOTED], "db2")["refusal"]
     assert "unreachable" in observe.rejoin_target([{"item": "app1", "unreachable": True}, PROMOTED], "app1")["refusal"]
-    assert "name the host" in observe.rejoin_target([DOWN, PROMOTED])["refusal"]
+    third = dict(DOWN, item="db3")
+    assert "name the host" in observe.rejoin_target([DOWN, third, PROMOTED])["refusal"]
+    assert observe.rejoin_target([DOWN, PROMOTED])["host"] == "app1"  # the only other host
 
 
 def test_rejoin_of_a_streaming_replica_does_nothing():

@@ -117,7 +117,7 @@ def rejoin_target(observed, host=None, addresses=None, held=None):
     """Which host ``-e incident=rejoin`` turns into a replica of which primary, or why not.
 
     ``{"host", "primary", "outcome": "rejoin" | "nothing" | "refused", "refusal", "running", "notes"}``.
-    ``host`` defaults to the one host that carries a fence record. Refused: no single running primary
+    ``host`` defaults to the one host that carries a fence record, else the one host besides the primary. Refused: no single running primary
     (none, or two: a split brain to fence first), the host is that primary, unreachable, or runs as a
     second primary.
     """
@@ -132,11 +132,14 @@ def rejoin_target(observed, host=None, addresses=None, held=None):
     primary = primaries[0]
     out["primary"] = primary["host"]
     if not host:
+        # The one fenced host; else the one host besides the primary (a rejoin run again finds it streaming).
         fenced = [h["host"] for h in hosts if h is not primary and fence_state(h.get("fence")) in ("applied", "pending")]
-        if len(fenced) != 1:
+        others = [h["host"] for h in hosts if h is not primary]
+        chosen = fenced if fenced else others
+        if len(chosen) != 1:
             out["refusal"] = "name the host to rejoin with -e host=NAME (fenced hosts: %s)" % (", ".join(fenced) or "none")
             return out
-        host = out["host"] = fenced[0]
+        host = out["host"] = chosen[0]
     target = next((h for h in hosts if h["host"] == host), None)
     if target is None:
         out["refusal"] = "%s is not one of the PostgreSQL hosts (%s)" % (host, ", ".join(h["host"] for h in hosts))
