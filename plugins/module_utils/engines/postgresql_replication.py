@@ -316,4 +316,3 @@ def rewind(runner, spec, check_mode=False):
 
 def _pgpass(value):
     return str(value).replace("\\", "\\\\").replace(":", "\\:")
-
