@@ -173,7 +173,7 @@ def fence(runner, spec, record, check_mode=False):
                 "write_refused": None, "final_lsn": None}
     if done:
         return dict(_fenced_proof(runner, spec), changed=False, record=current, unit=paths["unit"])
-    # The record first: whatever happens next, the host's own start-time check refuses to start it.
+    # The record first: whatever happens next, the next run (and status) sees this host fenced.
     bf_write(paths["fence_file"], fence_records.dump_record(record))
     # Stop through the unit's own ExecStop (a fast shutdown: the walsenders send the replicas
     # everything up to the shutdown checkpoint), then mask. Masking first would leave systemd
