@@ -32,7 +32,10 @@ def backup_cycle(spec, runner=None, when=None):
     try:
         result = run_dump(spec, runner=runner, when=when)
     except bf.LifeboatError as exc:
-        bf.ensure_dir(bf.service_dir(root, service), 0o700, uid, gid)
+        try:
+            bf.ensure_dir(bf.service_dir(root, service), 0o700, uid, gid)
+        except OSError:
+            raise exc  # no directory to record the run in (a backup root that cannot be created): the error says why
         health.record_run(root, service, backup_type, False, when, time.monotonic() - started, error=str(exc),
                           uid=uid, gid=gid)
         _publish(spec)

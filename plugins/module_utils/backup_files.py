@@ -291,15 +291,51 @@ def list_backups(root, service):
     return found, incomplete
 
 
-def select_backup(backups, selector):
+def select_backup(backups, selector, incomplete=()):
     """Pick one backup from ``list_backups`` output.
 
     ``selector``: ``latest``; a class (``daily``/``weekly``/``monthly``/``yearly``)
     for the newest of that class; ``YYYYMMDD`` for the newest taken that day
-    (UTC); or a backup id. Returns ``(entry, reason)``.
+    (UTC); or a backup id. Returns ``(entry, reason)``. ``incomplete`` (the
+    second list ``list_backups`` returns) is never chosen, but a newer one the
+    selector would have matched is named in the reason, with its cause.
     """
+    entry, reason = _select(backups, selector, incomplete)
+    skipped = skipped_backups(entry, selector, incomplete)
+    if skipped:
+        reason += "; skipped %s" % "; ".join("%s (newer, but incomplete: %s)" % (item["backup_id"], item["reason"])
+                                             for item in skipped)
+    return entry, reason
+
+
+def _matches(parsed, selector):
+    if selector in (None, "", "latest"):
+        return True
+    if selector in BACKUP_TYPES:
+        return parsed["type"] == selector
+    if re.match(r"^\d{8}$", selector):
+        return parsed["timestamp"].strftime("%Y%m%d") == selector
+    return parsed["backup_id"] == selector
+
+
+def skipped_backups(chosen, selector, incomplete):
+    """The incomplete backups newer than ``chosen`` that ``selector`` would have matched, newest first."""
+    found = []
+    for item in incomplete or ():
+        parsed = parse_backup_name(item["path"])
+        if parsed is None or not _matches(parsed, selector):
+            continue
+        if chosen is None or (parsed["timestamp"], parsed["seq"]) > (chosen["timestamp"], chosen["seq"]):
+            found.append(dict(item, backup_id=parsed["backup_id"], timestamp=parsed["timestamp"], seq=parsed["seq"]))
+    found.sort(key=lambda item: (item["timestamp"], item["seq"]), reverse=True)
+    return [{"backup_id": item["backup_id"], "path": item["path"], "reason": item["reason"]} for item in found]
+
+
+def _select(backups, selector, incomplete):
     if not backups:
-        raise LifeboatError("no complete backup found to select %r from" % (selector,))
+        skipped = skipped_backups(None, selector, incomplete)
+        raise LifeboatError("no complete backup found to select %r from%s" % (selector, "".join(
+            "; %s is incomplete: %s" % (item["backup_id"], item["reason"]) for item in skipped)))
     if selector in (None, "", "latest"):
         return backups[0], "newest backup of any class"
     if selector in BACKUP_TYPES:
@@ -315,4 +351,7 @@ def select_backup(backups, selector):
     for entry in backups:
         if entry["backup_id"] == selector:
             return entry, "backup id %s" % selector
+    skipped = skipped_backups(None, selector, incomplete)
+    if skipped:
+        raise LifeboatError("backup %s is incomplete: %s" % (selector, skipped[0]["reason"]))
     raise LifeboatError("no backup with id %r" % (selector,))

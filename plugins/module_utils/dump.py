@@ -20,6 +20,7 @@ import time
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
@@ -62,10 +63,14 @@ def run_dump(spec, runner=None, when=None):
     threads = spec.get("threads", 0)
     where = plan(spec, when)
     uid, gid = owner_ids(spec)
-    bf.ensure_dir(bf.service_dir(spec["backup_root"], spec["service"]), 0o700, uid, gid)
-    bf.ensure_dir(where["directory"], 0o700, uid, gid)
+    safety.ensure_backup_dir(spec["backup_root"], bf.service_dir(spec["backup_root"], spec["service"]), uid, gid)
+    safety.ensure_backup_dir(spec["backup_root"], where["directory"], uid, gid)
     with service_lock(spec["backup_root"], spec["service"], spec.get("lock_timeout", 60), uid, gid):
-        return _locked_dump(spec, runner, where, compression, level, threads, uid, gid)
+        # Holding the lock proves no other run is live: what is unfinished here was left by a killed one.
+        removed = safety.remove_stale_partials(spec["backup_root"], spec["service"])
+        result = _locked_dump(spec, runner, where, compression, level, threads, uid, gid)
+    result["removed_partials"] = removed
+    return result
 
 
 def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):

@@ -51,6 +51,22 @@ def service_lock(root, service, wait_seconds=0, uid=-1, gid=-1):
         os.close(fd)
 
 
+def held(root, service):
+    """Whether a live run holds the service's lock now (probed without waiting, released at once)."""
+    path = os.path.join(service_dir(root, service), LOCK_NAME)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: no run has ever locked this service here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False
+
+
 def owner_of(path):
     """``(uid, gid)`` of ``path``, or ``(-1, -1)`` when it does not exist."""
     try:

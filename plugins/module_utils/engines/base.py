@@ -25,7 +25,9 @@ Properties (class attributes):
 ``scratch_teardown``     the restore-test step that removes its scratch copy, or None (files only)
 
 Required methods (every engine): ``extension``, ``dump``, ``check_archive``,
-``describe_target``, ``target_exists``, ``restore``, ``expected_counts``.
+``describe_target``, ``target_exists``, ``restore``, ``expected_counts``, and for
+the safety copies a restore keeps: ``safety_copies``, ``drop_safety_copy``,
+``safety_copy_space`` (the last has a default: a rename, which needs no room).
 
 Checks (``supports(name)`` says whether an engine has them; without, the base
 raises the error the checks report): ``connect``, ``live_counts``,
@@ -43,8 +45,12 @@ __metaclass__ = type
 import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety
 
-REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exists", "restore", "expected_counts")
+REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exists", "restore", "expected_counts",
+            "safety_copies", "drop_safety_copy", "safety_copy_space")
+# Required methods the base implements: an engine overrides them only when its default does not fit.
+DEFAULTED = ("expected_counts", "safety_copy_space")
 CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
 OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin")
 PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
@@ -88,6 +94,10 @@ class RestoreJob:
 
     def service_dir(self):
         return bf.service_dir(self.spec["backup_root"], self.spec["service"])
+
+    def safety_dir(self):
+        """``(directory, uid, gid)``: the service's safety directory, created 0700 and owned like its backups."""
+        return safety.ensure_safety_dir(self.spec["backup_root"], self.spec["service"])
 
     def check_rows(self, actual, where, untouched=True):
         """Raise when ``actual`` row counts differ from the metadata's (unless verify_rows is off)."""
@@ -143,6 +153,21 @@ class Engine:
     def expected_counts(self, content):
         """The counts a backup's metadata ``content`` records, in the shape of ``live_counts``."""
         return content.get("tables", {})
+
+    # --- safety copies (safety.py: retention, preflight, status) --------------------------------
+    def safety_copies(self, runner, spec, target):
+        """The safety copies earlier restores kept of ``target``: ``safety.entry`` dicts (name, path, kind,
+        created, epoch, size_bytes), any order. Read only; what cannot be listed raises LifeboatError."""
+        raise NotImplementedError
+
+    def drop_safety_copy(self, runner, spec, copy):
+        """Remove one of the copies ``safety_copies`` returned (retention; never the one just made)."""
+        raise NotImplementedError
+
+    def safety_copy_space(self, runner, spec, target, meta):
+        """``(directory, bytes)`` a safety copy of ``target`` would take, for the disk-space preflight before
+        the restore touches anything; None when the copy takes no room (a rename)."""
+        return None
 
     # --- checks -----------------------------------------------------------------------------------
     def connect(self, runner, spec):

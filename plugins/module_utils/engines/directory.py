@@ -21,9 +21,11 @@ __metaclass__ = type
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import stat
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import Engine
 
@@ -138,10 +140,21 @@ def restore(runner, head, target, content, stamp):
         raise
     kept = None
     if os.path.lexists(target):
-        kept = "%s.pre-restore-%s" % (target.rstrip("/"), stamp)
+        kept = safety_copies.unique_path(parent, "%s.pre-restore-%s" % (os.path.basename(target.rstrip("/")), stamp))
         os.rename(target, kept)
+        if os.path.isdir(kept) and not os.path.islink(kept):
+            safety_copies.restrict(kept)  # the owner's access only: the entries inside keep theirs
     os.rename(scratch, target)
     return kept, stats
+
+
+def safety_pattern(target):
+    return r"^%s\.pre-restore-%s$" % (re.escape(os.path.basename(os.path.abspath(target))), safety_copies.STAMP_PATTERN)
+
+
+def safety_dirs(target):
+    """The ``<path>.pre-restore-<stamp>`` directories restores moved the previous data to."""
+    return safety_copies.matching_files(os.path.dirname(os.path.abspath(target)), safety_pattern(target), "directory")
 
 
 def fingerprint(path):
@@ -197,6 +210,12 @@ class Directory(Engine):
     def restore(self, runner, spec, head, meta, target, job):
         kept, stats = restore(runner, head, target, meta["content"], job.stamp)
         return {"safety_copy": kept, "restored": stats}
+
+    def safety_copies(self, runner, spec, target):
+        return safety_dirs(target)
+
+    def drop_safety_copy(self, runner, spec, copy):
+        safety_copies.drop_file(copy, [os.path.dirname(os.path.abspath(spec["path"]))], safety_pattern(spec["path"]))
 
     def expected_counts(self, content):
         return {"entries": content["directory"]["entries"]}

@@ -24,6 +24,8 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import Engine
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import writer_stages
@@ -95,17 +97,16 @@ def check_archive(runner, head, path):
         raise LifeboatError("backup %s decompresses but is not a mongodump archive" % path)
 
 
-def restore(runner, head, conn, meta, database, safety_path, tail_for_safety):
+def restore(runner, head, conn, meta, database, safety_path, tail_for_safety, uid=-1, gid=-1):
     """Keep a safety dump of the target, then ``mongorestore --drop``; the restored total must match."""
     expected = sum(meta["content"].get("tables", {}).values())
     reports = {}
     with Tools(conn) as tools:
         if safety_path:
-            with open(safety_path, "wb") as handle:
+            with bf.atomic_file(safety_path, 0o600, uid, gid) as handle:  # published only when whole
                 dump_argv = [runner.binary("mongodump")] + tools.args() + (["--db", database] if database else []) + [
                     "--archive"]
                 runner.pipeline([dump_argv] + tail_for_safety, sink=handle.write)
-            os.chmod(safety_path, 0o600)
         argv = [runner.binary("mongorestore")] + tools.args() + ["--archive", "--drop", "--stopOnError"]
         if database:
             argv += ["--nsInclude", "%s.*" % database]
@@ -148,10 +149,42 @@ class MongoDB(Engine):
         return True  # no client to look inside: a MongoDB restore always needs confirm
 
     def restore(self, runner, spec, head, meta, target, job):
-        kept = os.path.join(job.service_dir(), "pre-restore-%s.mongo.archive.zst" % job.stamp)
-        restored = restore(runner, head, spec["mongodb"], meta, spec.get("database"), kept,
-                           writer_stages(runner, "zstd", 3))
+        # <backup_root>/<service>/safety/pre-restore-<database or all>-<stamp>.mongo.archive.zst[.age|.gpg]
+        directory, uid, gid = job.safety_dir()
+        with safety_copies.encryption(runner, spec, meta) as encryption:
+            try:
+                tail = writer_stages(runner, "zstd", 3, 0, encryption)
+            except LifeboatError as exc:
+                raise LifeboatError("the safety dump of %s cannot be encrypted like the service's backups (%s): %s; "
+                                    "the target was not touched" % (target, encryption.method, exc))
+            kept = safety_copies.unique_path(directory, "pre-restore-%s-%s" % (_safety_label(spec), job.stamp),
+                                             ".mongo.archive.zst" + encryption.extension)
+            restored = restore(runner, head, spec["mongodb"], meta, spec.get("database"), kept, tail, uid, gid)
         return {"safety_copy": kept, "restored": {"documents": restored}}
+
+    def safety_copies(self, runner, spec, target):
+        # Also the dumps versions before the safety directory kept in the service directory (no database in the name).
+        return (safety_copies.matching_files(safety_copies.safety_dir(spec["backup_root"], spec["service"]),
+                                             _safety_pattern(spec))
+                + safety_copies.matching_files(bf.service_dir(spec["backup_root"], spec["service"]),
+                                               r"^pre-restore-%s\.mongo\.archive" % safety_copies.STAMP_PATTERN))
+
+    def drop_safety_copy(self, runner, spec, copy):
+        safety_copies.drop_file(copy, [safety_copies.safety_dir(spec["backup_root"], spec["service"]),
+                                       bf.service_dir(spec["backup_root"], spec["service"])], r"^pre-restore-")
+
+    def safety_copy_space(self, runner, spec, target, meta):
+        return (safety_copies.safety_dir(spec["backup_root"], spec["service"]),
+                int(meta.get("size_bytes", 0) * safety_copies.DUMP_MARGIN))
+
+
+def _safety_label(spec):
+    return spec.get("database") or "all"
+
+
+def _safety_pattern(spec):
+    return r"^pre-restore-%s-%s\.mongo\.archive(?:\.[a-z0-9]+)*$" % (re.escape(_safety_label(spec)),
+                                                                     safety_copies.STAMP_PATTERN)
 
 
 ENGINE = MongoDB()

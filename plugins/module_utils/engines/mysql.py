@@ -27,7 +27,9 @@ import re
 import shutil
 import tempfile
 
-from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, ensure_dir
+from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import writer_stages
 
@@ -254,15 +256,39 @@ def load_into_scratch(runner, conn, head, meta, target, check):
     return tables, objects
 
 
-def safety_dump(runner, conn, target, path, tail):
-    """Dump the current ``target`` to ``path`` (0600) before it is replaced."""
+def safety_dump(runner, conn, target, path, tail, uid=-1, gid=-1):
+    """Dump the current ``target`` to ``path`` (0600, published only when whole) before it is replaced."""
     with Client(conn) as client:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
+        with bf.atomic_file(path, 0o600, uid, gid) as handle:
             argv = client.argv(runner, "mariadb-dump", *DUMP_OPTIONS) + [target]
             runner.pipeline([argv] + tail, sink=handle.write)
-            handle.flush()
-            os.fsync(handle.fileno())
+
+
+def keep_safety_dump(runner, conn, target, job):
+    """The safety dump of ``target`` in the service's safety directory, compressed and encrypted like the
+    service's backups: ``<backup_root>/<service>/safety/pre-restore-<db>-<stamp>.sql.zst[.age|.gpg]``."""
+    directory, uid, gid = job.safety_dir()
+    with safety_copies.encryption(runner, job.spec, job.meta) as encryption:
+        try:
+            tail = writer_stages(runner, "zstd", 3, 0, encryption)
+        except LifeboatError as exc:
+            raise LifeboatError("the safety dump of %s cannot be encrypted like the service's backups (%s): %s; "
+                                "the target was not touched" % (target, encryption.method, exc))
+        path = safety_copies.unique_path(directory, "pre-restore-%s-%s" % (target, job.stamp),
+                                         ".sql.zst" + encryption.extension)
+        safety_dump(runner, conn, target, path, tail, uid, gid)
+    return path
+
+
+def safety_dump_pattern(target):
+    return r"^pre-restore-%s-%s\.sql(?:\.[a-z0-9]+)*$" % (re.escape(target), safety_copies.STAMP_PATTERN)
+
+
+def safety_dumps(root, service, target):
+    """The safety dumps of ``target``: in the safety directory, and where versions before it kept them."""
+    pattern = safety_dump_pattern(target)
+    return (safety_copies.matching_files(safety_copies.safety_dir(root, service), pattern)
+            + safety_copies.matching_files(bf.service_dir(root, service), pattern))
 
 
 def replace(runner, conn, head, meta, target):
@@ -337,15 +363,22 @@ class MySQL(Engine):
                     where, ", target left untouched" if untouched else "", "; ".join(problems)))
 
         load_into_scratch(runner, conn, head, meta, target, check)
-        kept = None
-        if job.safety:
-            service_dir = job.service_dir()
-            ensure_dir(service_dir, 0o700)
-            kept = os.path.join(service_dir, "pre-restore-%s-%s.sql.zst" % (target, job.stamp))
-            safety_dump(runner, conn, target, kept, writer_stages(runner, "zstd", 3))
+        kept = keep_safety_dump(runner, conn, target, job) if job.safety else None
         tables, objects = replace(runner, conn, head, meta, target)
         check(tables, objects, "%s (previous data in %s)" % (target, kept or "no safety copy"), untouched=False)
         return {"safety_copy": kept, "restored_rows": tables, "restored_objects": objects}
+
+    def safety_copies(self, runner, spec, target):
+        return safety_dumps(spec["backup_root"], spec["service"], target)
+
+    def drop_safety_copy(self, runner, spec, copy):
+        safety_copies.drop_file(copy, [safety_copies.safety_dir(spec["backup_root"], spec["service"]),
+                                       bf.service_dir(spec["backup_root"], spec["service"])], r"^pre-restore-")
+
+    def safety_copy_space(self, runner, spec, target, meta):
+        # The dump of the live database is compressed like its backup: about the backup's size.
+        return (safety_copies.safety_dir(spec["backup_root"], spec["service"]),
+                int(meta.get("size_bytes", 0) * safety_copies.DUMP_MARGIN))
 
     def connect(self, runner, spec):
         with Client(spec["mysql"]) as client:

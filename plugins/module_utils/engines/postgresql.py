@@ -18,10 +18,12 @@ __metaclass__ = type
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql_replication as replication
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
@@ -211,9 +213,36 @@ def scratch_name(target):
     return (target[:MAX_IDENT - len("__lifeboat_restore")] + "__lifeboat_restore")
 
 
+SAFETY_INFIX = "_pre_restore_"
+
+
 def safety_name(target, stamp):
-    suffix = "_pre_restore_" + stamp
+    suffix = SAFETY_INFIX + stamp
     return target[:MAX_IDENT - len(suffix)] + suffix
+
+
+def safety_pattern(target):
+    """The names ``safety_name`` gives ``target``'s safety copies (the prefix is cut as it cuts it)."""
+    prefix = target[:MAX_IDENT - len(SAFETY_INFIX) - len("YYYYMMDD_HHMMSS")]
+    like = "".join("\\" + char if char in "\\_%" else char for char in prefix + SAFETY_INFIX) + "%"
+    return re.compile("^%s%s%s$" % (re.escape(prefix), SAFETY_INFIX, safety_copies.STAMP_PATTERN)), like
+
+
+SAFETY_NAME = re.compile(".+%s%s$" % (SAFETY_INFIX, safety_copies.STAMP_PATTERN), re.S)
+SAFETY_COPIES_SQL = ("SELECT datname, CASE WHEN has_database_privilege(oid, 'CONNECT') THEN pg_database_size(oid) END "
+                     "FROM pg_database WHERE datname LIKE %s ORDER BY 1")
+
+
+def safety_databases(runner, conn, target):
+    """The ``<target>_pre_restore_<stamp>`` databases on the server, with their sizes."""
+    pattern, like = safety_pattern(target)
+    found = []
+    for name, size in query(runner, conn, conn.maintenance_db, SAFETY_COPIES_SQL % quote_literal(like)):
+        match = pattern.match(name)
+        if match:
+            found.append(safety_copies.entry(name, name, "database", match.group("stamp"),
+                                             int(size) if size else None))
+    return found
 
 
 def restore_into_scratch(runner, conn, head, meta, target, work_dir, jobs=1):
@@ -377,6 +406,14 @@ class PostgreSQL(Engine):
             raise
         swap_in(runner, conn, scratch, target, safety or None)
         return {"safety_copy": safety or None, "restored_rows": counts}
+
+    def safety_copies(self, runner, spec, target):
+        return safety_databases(runner, spec["connection"], target)
+
+    def drop_safety_copy(self, runner, spec, copy):
+        if not SAFETY_NAME.match(copy["path"]):
+            raise LifeboatError("%s is not a safety copy's name; not dropped" % copy["path"])
+        drop_database(runner, spec["connection"], copy["path"])
 
     def connect(self, runner, spec):
         version = query(runner, spec["connection"], spec["database"], "SELECT current_setting('server_version')")

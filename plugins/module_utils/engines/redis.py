@@ -28,6 +28,7 @@ import tempfile
 import time
 from inspect import signature
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
@@ -439,10 +440,11 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
     systemctl = runner.binary("systemctl")
     data_dir = settings["dir"]
     owner = os.stat(data_dir)
-    kept = os.path.join(data_dir, "pre-restore-%s" % stamp)
+    kept = safety_copies.unique_path(data_dir, "pre-restore-%s" % stamp)
     try:
         runner.run([systemctl, "stop", unit])
         os.makedirs(kept, 0o700)
+        os.chmod(kept, 0o700)  # the moved files keep their own modes inside; nobody else may enter
         for name in (settings["dbfilename"], settings["appenddirname"]):
             if os.path.exists(os.path.join(data_dir, name)):
                 os.rename(os.path.join(data_dir, name), os.path.join(kept, name))
@@ -489,6 +491,30 @@ def restore(runner, head, conn, meta, unit, kind, stamp, work_dir, wait=600):
         raise RedisError("Redis restarted but does not hold what the backup's metadata records (%s);"
                          " previous data kept in %s" % (difference(found, want), kept))
     return kept, found
+
+
+DEFAULT_DIR = "/var/lib/redis"  # Debian's, where the safety copies are looked for while the instance is down
+SAFETY_PATTERN = r"^pre-restore-%s$" % safety_copies.STAMP_PATTERN
+
+
+def data_dir(conn):
+    """The instance's data directory (CONFIG GET dir), or Debian's default while it does not answer."""
+    try:
+        client = connect(conn)
+    except RedisAuthError:
+        raise
+    except RedisError:
+        return DEFAULT_DIR
+    try:
+        return client.config("dir")
+    finally:
+        client.close()
+
+
+def safety_dirs(directory):
+    """The ``pre-restore-<stamp>`` directories a restore moved the previous files into."""
+    return [item for item in safety_copies.matching_files(directory, SAFETY_PATTERN, "directory")
+            if os.path.isdir(item["path"])]
 
 
 def fingerprint(conn):
@@ -543,6 +569,12 @@ class Redis(Engine):
         kept, found = restore(runner, head, spec["redis"], meta, spec.get("redis_unit", "redis-server"),
                               spec.get("redis_restore_type", "rdb"), job.stamp, job.work_dir)
         return {"safety_copy": kept, "restored": found}
+
+    def safety_copies(self, runner, spec, target):
+        return safety_dirs(data_dir(spec["redis"]))
+
+    def drop_safety_copy(self, runner, spec, copy):
+        safety_copies.drop_file(copy, [data_dir(spec["redis"])], SAFETY_PATTERN)
 
     def expected_counts(self, content):
         part = content["redis"].get("rdb") or content["redis"].get("aof") or {}

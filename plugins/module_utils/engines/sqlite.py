@@ -17,10 +17,12 @@ import grp
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import sqlite3
 import tempfile
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, fsync_dir
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
@@ -175,8 +177,32 @@ def safety_copy(target, dest):
                 shutil.copyfile(target + suffix, dest + suffix)
                 written.append(dest + suffix)
     for path in written:
-        os.chmod(path, 0o600)
+        safety_copies.restrict(path, like=target, mode_mask=0o600)  # the database's owner, at most 0600
     return written
+
+
+def safety_patterns(target):
+    """Names of ``target``'s safety copies (with their side files) and of the side files moved aside."""
+    base = re.escape(os.path.basename(target))
+    sides = "|".join(re.escape(suffix) for suffix in SIDE_FILES)
+    return (r"^%s\.pre-restore-%s(?:%s)?$" % (base, safety_copies.STAMP_PATTERN, sides),
+            r"^%s(?:%s)\.orphan-%s$" % (base, sides, safety_copies.STAMP_PATTERN))
+
+
+def safety_files(target):
+    """One entry per restore: its safety copy with its side files, and the orphaned side files it moved aside."""
+    directory = os.path.dirname(target) or "."
+    groups = {}
+    for pattern in safety_patterns(target):
+        for item in safety_copies.matching_files(directory, pattern):
+            match = re.match(pattern, item["name"])
+            groups.setdefault((match.group("stamp"), match.group("seq") or ""), []).append(item)
+    found = []
+    for (stamp, dummy), items in sorted(groups.items()):
+        items.sort(key=lambda item: (len(item["name"]), item["name"]))  # the copy itself before its side files
+        found.append(safety_copies.entry(items[0]["name"], items[0]["path"], "file", stamp,
+                                         sum(item["size_bytes"] or 0 for item in items), [item["path"] for item in items]))
+    return found
 
 
 def fingerprint(path):
@@ -251,17 +277,32 @@ class SQLite(Engine):
             job.check_rows(counts, "the unpacked copy of backup %s" % meta["backup_id"])
             kept = []
             if job.safety:
-                kept = safety_copy(target, "%s.pre-restore-%s" % (target, job.stamp))
+                kept = safety_copy(target, safety_copies.unique_path(
+                    directory, "%s.pre-restore-%s" % (os.path.basename(target), job.stamp)))
             # Side files of a database that is gone would be replayed into the new one.
             for orphan in ([] if job.exists else orphan_side_files(target)):
                 moved = "%s.orphan-%s" % (orphan, job.stamp)
                 os.rename(orphan, moved)
+                safety_copies.restrict(moved, mode_mask=0o600)
                 kept.append(moved)
             restored = apply(copy, target, meta["content"].get("source"))
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         job.check_rows(restored, target, untouched=False)
         return {"safety_copy": kept[0] if kept else None, "kept_files": kept, "restored_rows": restored}
+
+    def safety_copies(self, runner, spec, target):
+        return safety_files(target)
+
+    def drop_safety_copy(self, runner, spec, copy):
+        target = spec["path"]
+        safety_copies.drop_file(copy, [os.path.dirname(target) or "."],
+                                "|".join("(?:%s)" % pattern for pattern in safety_patterns(target)))
+
+    def safety_copy_space(self, runner, spec, target, meta):
+        # The copy is written beside the database: as large as the file and its side files.
+        return (os.path.dirname(target) or ".", sum(os.path.getsize(target + suffix) for suffix in ("",) + SIDE_FILES
+                                                    if os.path.exists(target + suffix)))
 
     def connect(self, runner, spec):
         if not os.path.exists(spec["path"]):
