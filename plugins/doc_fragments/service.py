@@ -152,6 +152,12 @@ options:
         description: Fills C(redis_restore_type).
         type: str
         choices: [rdb, aof]
+      safety_copy_keep:
+        description: Fills C(safety_copy_keep).
+        type: int
+      safety_copy_max_age_days:
+        description: Fills C(safety_copy_max_age_days).
+        type: int
       max_backup_age_hours:
         description: Fills C(max_backup_age_hours).
         type: float

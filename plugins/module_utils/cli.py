@@ -20,9 +20,11 @@ import json
 import os
 import sys
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import health, module_args, service_schema
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines, health, module_args, safety, service_schema
 from ansible_collections.lifeboat.dr.plugins.module_utils.agent import backup_cycle
-from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError, list_backups, utcnow
+from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import (
+    LifeboatError, human_size, list_backups, utcnow)
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 DEFAULT_CONFIG_DIR = "/etc/lifeboat"
 
@@ -93,7 +95,8 @@ def main(argv=None, out=sys.stdout, now=None):
     run.add_argument("--type", choices=["auto", "daily", "weekly", "monthly", "yearly"], default=None)
     show = sub.add_parser("list", help="list the complete backups of a service, newest first")
     show.add_argument("service")
-    check = sub.add_parser("status", help="newest backup per class, age, size, verified; exit 1 on any problem")
+    check = sub.add_parser("status", help="newest backup per class, age, size, verified, stale partial files, safety "
+                                          "copies; exit 1 on any problem")
     check.add_argument("services", nargs="*", help="default: every configured service")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
@@ -109,6 +112,7 @@ def main(argv=None, out=sys.stdout, now=None):
             summary = {key: result[key] for key in ("backup_id", "path", "size_bytes", "checksum",
                                                     "duration_seconds", "tables")}
             summary["deleted_by_rotation"] = [d["path"] for d in result.get("rotation", {}).get("deleted", [])]
+            summary["removed_partials"] = result.get("removed_partials", [])
             if result.get("offsite"):
                 summary["offsite"] = result["offsite"]
             out.write(json.dumps(dict(summary, service=args.service, status="ok"), sort_keys=True) + "\n")
@@ -132,7 +136,9 @@ def _status(args, out, now):
     reports = []
     for name in names:
         spec = load_service(args.config_dir, name)
-        reports.append(health.status(spec["backup_root"], name, now, spec.get("stale_hours", health.DEFAULT_STALE_HOURS)))
+        kept = safety.report(engines.get(spec["engine"]), Runner(), spec)
+        reports.append(health.status(spec["backup_root"], name, now, spec.get("stale_hours", health.DEFAULT_STALE_HOURS),
+                                     safety_copies=kept))
     if args.json:
         out.write(json.dumps(reports, indent=2, sort_keys=True) + "\n")
     else:
@@ -142,6 +148,14 @@ def _status(args, out, now):
                 out.write("     %-8s %s  age %6.1f h  %9s  %s\n" % (
                     kind, info["backup_id"], info["age_hours"], info["size"],
                     "verified" if info["verified"] else "NOT VERIFIED"))
+            for copy in report.get("safety_copies", []):
+                out.write("     safety   %s  %s  %9s  %s\n" % (copy["created"], copy["kind"], copy["size"] or "?",
+                                                               copy["path"]))
+            if report.get("safety_copies_error"):
+                out.write("     safety   %s\n" % report["safety_copies_error"])
+            partials = report["stale_partials"]
+            if partials["count"]:
+                out.write("     partial  %d stale (%s)\n" % (partials["count"], human_size(partials["bytes"])))
             for problem in report["problems"]:
                 out.write("     problem: %s\n" % problem)
     return 0 if all(report["ok"] for report in reports) else 1

@@ -17,6 +17,8 @@ import json
 import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import locking
+from ansible_collections.lifeboat.dr.plugins.module_utils import safety
 
 LAST_RUNS = ".last_runs.json"
 LAST_OFFSITE = ".last_offsite.json"
@@ -137,8 +139,22 @@ def write_metrics(textfile_dir, root, service):
     return path
 
 
-def status(root, service, now, stale_hours=DEFAULT_STALE_HOURS):
-    """Per class: the newest backup, its age, size and verified state; and the problems found."""
+def stale_partials(root, service):
+    """What killed runs left in the service's backup directories, unless a live run holds the lock (then its
+    own unfinished files are there): ``{"count", "bytes", "paths", "live_run"}``."""
+    if locking.held(root, service):
+        return {"count": 0, "bytes": 0, "paths": [], "live_run": True}
+    found = safety.partial_files(root, service)
+    return {"count": len(found), "bytes": sum(item["size_bytes"] for item in found),
+            "paths": [item["path"] for item in found], "live_run": False}
+
+
+def status(root, service, now, stale_hours=DEFAULT_STALE_HOURS, safety_copies=None):
+    """Per class: the newest backup, its age, size and verified state; and the problems found.
+
+    Also the stale partial files (a problem: a killed run records no failure) and, when given,
+    ``safety_copies`` (``safety.report``: what restores kept; not a problem).
+    """
     backups, incomplete = bf.list_backups(root, service)
     runs = read_last_runs(root, service)
     classes, problems = {}, []
@@ -161,7 +177,17 @@ def status(root, service, now, stale_hours=DEFAULT_STALE_HOURS):
         problems.append("last offsite copy at %s failed: %s" % (remote.get("time"), remote.get("error")))
     elif remote.get("success_epoch") and now.timestamp() - remote["success_epoch"] > stale_hours * 3600:
         problems.append("last offsite copy is older than %d h" % stale_hours)
-    result = {"service": service, "classes": classes, "problems": problems, "ok": not problems}
+    partials = stale_partials(root, service)
+    if partials["count"]:
+        problems.append("%d stale partial file%s (%s) left by an interrupted run; the next backup run removes them: %s"
+                        % (partials["count"], "" if partials["count"] == 1 else "s", bf.human_size(partials["bytes"]),
+                           ", ".join(partials["paths"])))
+    result = {"service": service, "classes": classes, "problems": problems, "ok": not problems,
+              "stale_partials": partials}
+    if safety_copies is not None:
+        result["safety_copies"] = safety_copies["copies"]
+        if safety_copies.get("error"):
+            result["safety_copies_error"] = safety_copies["error"]
     if remote:
         result["offsite"] = {"ok": remote.get("ok"), "time": remote.get("time"), "target": remote.get("target")}
     return result

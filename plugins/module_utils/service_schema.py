@@ -72,6 +72,8 @@ RESTORE = dict(
     staging_path=dict(type="str"),
     redis_unit=dict(type="str"),
     redis_restore_type=dict(type="str", choices=["rdb", "aof"]),
+    safety_copy_keep=dict(type="int"),
+    safety_copy_max_age_days=dict(type="int"),
 )
 
 VERIFY = dict(

@@ -36,7 +36,10 @@ description:
   - C(sqlite) copies the database with SQLite's online backup API, which gives a consistent snapshot
     while the application keeps writing. It never copies the file directly.
   - Files are written under a temporary C(.partial-*) name, fsynced and renamed, so an interrupted run
-    never leaves a file that looks like a complete backup. The metadata is written last.
+    never leaves a file that looks like a complete backup. The metadata is written last. What a killed run
+    (SIGKILL, the OOM killer, a reboot) leaves behind is removed at the start of the next run of the service,
+    under its lock, and listed in RV(removed_partials).
+  - A backup root that cannot be created fails naming the setting (C(backup root ...)) and the cause.
   - After writing, the backup is decompressed and read back (O(verify)) before it is reported as good.
   - Backup files are mode 0600 and directories 0700, owned by O(owner)/O(group) when given.
 author:
@@ -239,6 +242,14 @@ metrics_file:
   description: The Prometheus textfile written, or null.
   returned: success
   type: str
+removed_partials:
+  description:
+    - What killed runs had left in the service's backup directories (C(.partial-*) files and work directories,
+      unpack directories) and this run removed before it started, each with C(path), C(size_bytes) and C(kind).
+      The run holds the service's lock, so nothing of a live run is among them.
+  returned: success
+  type: list
+  elements: dict
 executed_commands:
   description: Commands run, without secrets.
   returned: always

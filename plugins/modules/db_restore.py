@@ -27,20 +27,30 @@ description:
   - C(mysql) (MariaDB) loads the dump into a scratch database C(<database>__lifeboat_restore) and compares its rows
     per table and its numbers of views, triggers, routines and events with the metadata; the target is not touched
     until that passes. Then the current database is dumped to
-    C(<backup_root>/<service>/pre-restore-<database>-<YYYYMMDD_HHMMSS>.sql.zst) (unless O(safety_copy=false)), its
-    sessions are ended, and it is recreated from the same verified dump and checked again. A MariaDB restore loads
+    C(<backup_root>/<service>/safety/pre-restore-<database>-<YYYYMMDD_HHMMSS>.sql.zst) (unless O(safety_copy=false)),
+    encrypted like the service's backups (O(encryption), else the restored backup's method; C(.age) or C(.gpg) added),
+    mode 0600, its sessions are ended, and it is recreated from the same verified dump and checked again. A MariaDB restore loads
     the dump twice (scratch, then target), the price of never touching the target with an unproven dump.
   - C(sqlite) unpacks and integrity-checks the backup, compares row counts, keeps the current file as
-    C(<path>.pre-restore-<YYYYMMDD_HHMMSS>), and writes the data into the live file through SQLite's
+    C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (the database's owner, mode 0600 at most), and writes the data into the live file through SQLite's
     backup API so running readers see a consistent database. Orphaned C(-wal)/C(-shm) files of a deleted
     database are moved aside, never replayed.
   - C(mongodb) always needs O(confirm=true) (there is no client to look inside the target), keeps a
-    C(mongodump) of the target in C(<backup_root>/<service>/pre-restore-<stamp>.mongo.archive.zst), runs
+    C(mongodump) of the target in C(<backup_root>/<service>/safety/pre-restore-<database or all>-<stamp>.mongo.archive.zst)
+    (encrypted and 0600 like the MariaDB safety dump), runs
     C(mongorestore --archive --drop --stopOnError) and requires the restored document total to equal the
     metadata's. B(Never run against a MongoDB server in Lifeboat's CI); see M(lifeboat.dr.db_dump).
   - C(directory) unpacks beside the target, compares entry count and bytes with the metadata, then moves the
-    current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; it is never deleted) and renames the
+    current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; its top directory made 0700) and renames the
     restored one into place, with owners, modes, ACLs and extended attributes.
+  - Safety copies are kept where a restore can put them back fastest (a rename, on the data's own filesystem) or,
+    for dumps, in the service's safety directory. Before a copy that takes space (MariaDB, MongoDB, SQLite) the free
+    space is checked (the MariaDB and MongoDB estimate is the restored backup's size plus a tenth); too little fails
+    naming the directory, the bytes needed and free, and nothing is touched.
+  - After a successful restore, the target's older safety copies are removed by O(safety_copy_keep) and
+    O(safety_copy_max_age_days); the copy just made is never removed. RV(safety_copies) lists what remains.
+  - When O(select) passes over newer backups that are incomplete (a data file without readable metadata), the
+    result's RV(selected_because) and RV(skipped_backups) name them and why, and a warning is shown.
 author:
   - Lifeboat contributors (@lifeboat-dr)
 options:
@@ -79,7 +89,7 @@ options:
     description:
       - V(rdb) restores the snapshot; with AOF on it becomes the AOF's base, since Redis 7 ignores a lone RDB
         then and would start empty. V(aof) restores the append-only files (the backup must have them).
-      - The instance's current files are moved to C(<dir>/pre-restore-<YYYYMMDD_HHMMSS>/), never deleted.
+      - The instance's current files are moved to C(<dir>/pre-restore-<YYYYMMDD_HHMMSS>/) (mode 0700).
     type: str
     default: rdb
     choices: [rdb, aof]
@@ -91,6 +101,19 @@ options:
     description: Keep the current target before replacing it.
     type: bool
     default: true
+  safety_copy_keep:
+    description:
+      - After a successful restore, keep this many safety copies of the target (the newest; the one the restore
+        just made always stays and counts), and remove the older ones. At least V(1).
+      - Retention looks only at the copies of this target, in its engine's place (see the description above).
+    type: int
+    default: 2
+  safety_copy_max_age_days:
+    description:
+      - After a successful restore, also remove the target's safety copies older than this many days (never the one
+        just made). V(0) sets no age limit.
+    type: int
+    default: 0
   skip_verify:
     description:
       - Skip the checksum comparison and the full read of the backup before restoring (the reference scripts'
@@ -202,9 +225,36 @@ restored_objects:
   type: dict
   sample: {"views": 1, "triggers": 1, "routines": 2, "events": 1}
 plan:
-  description: What would be done.
+  description: What would be done, with the safety copies' retention.
   returned: in check mode
   type: str
+safety_copies:
+  description:
+    - The target's safety copies after the retention (in check mode, before), newest first. Each has C(name), C(path)
+      (a file, directory or database name), C(kind) (C(file), C(directory), C(database)), C(created), C(epoch),
+      C(size_bytes), C(size), and for SQLite C(files) (the copy with its side files).
+  returned: always
+  type: list
+  elements: dict
+safety_copies_removed:
+  description: The safety copies the retention removed, in the same form.
+  returned: when not in check mode
+  type: list
+  elements: dict
+safety_copies_to_remove:
+  description: The safety copies the retention would remove after this restore.
+  returned: in check mode
+  type: list
+  elements: dict
+safety_copy_space:
+  description: The disk-space preflight of a safety copy that takes room (C(directory), C(needed_bytes), C(free_bytes)).
+  returned: when a safety copy that takes room is made
+  type: dict
+skipped_backups:
+  description: Newer backups O(select) matched but passed over because they are incomplete (C(backup_id), C(path), C(reason)).
+  returned: always
+  type: list
+  elements: dict
 duration_seconds:
   description: Time the restore took.
   returned: when not in check mode
@@ -230,6 +280,8 @@ def main():
         select=dict(type="str"),
         confirm=dict(type="bool", default=False),
         safety_copy=dict(type="bool", default=True),
+        safety_copy_keep=dict(type="int", default=2),
+        safety_copy_max_age_days=dict(type="int", default=0),
         verify_rows=dict(type="bool", default=True),
         skip_verify=dict(type="bool", default=False),
         redis_unit=dict(type="str", default="redis-server"),
