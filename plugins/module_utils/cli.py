@@ -137,8 +137,8 @@ def _status(args, out, now):
     for name in names:
         spec = load_service(args.config_dir, name)
         kept = safety.report(engines.get(spec["engine"]), Runner(), spec)
-        reports.append(health.status(spec["backup_root"], name, now, spec.get("stale_hours", health.DEFAULT_STALE_HOURS),
-                                     safety_copies=kept))
+        stale_hours = spec.get("stale_hours", health.DEFAULT_STALE_HOURS)
+        reports.append(health.status(spec["backup_root"], name, now, stale_hours, safety_copies=kept))
     if args.json:
         out.write(json.dumps(reports, indent=2, sort_keys=True) + "\n")
     else:

@@ -119,7 +119,8 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
                           _retention_words(keep_policy, removed)))
         return result
     result.update(engine.restore(runner, spec, head, meta, target, RestoreJob(spec, meta, path, stamp, exists, safety)))
-    kept, removed, warnings = safety_copies.apply_retention(engine, runner, spec, target, result.get("safety_copy"), now)
+    made = result.get("safety_copy")
+    kept, removed, warnings = safety_copies.apply_retention(engine, runner, spec, target, made, now)
     result.update(changed=True, duration_seconds=round(time.monotonic() - started, 3), safety_copies=kept,
                   safety_copies_removed=removed)
     if warnings:

@@ -152,11 +152,13 @@ def remove_path(path):
             os.unlink(path)
 
 
-def drop_file(copy, directories, name_pattern):
+def drop_file(copy, directories, name_patterns):
     """Remove a file-type safety copy (and its ``files``), refusing anything outside ``directories`` or whose
-    name does not match ``name_pattern``: retention never removes what is not a safety copy."""
+    name matches none of ``name_patterns`` (one or a tuple): retention never removes what is not a safety copy."""
+    patterns = (name_patterns,) if isinstance(name_patterns, str) else tuple(name_patterns)
     for path in copy.get("files") or [copy["path"]]:
-        if os.path.dirname(path) not in directories or not re.match(name_pattern, os.path.basename(path)):
+        name = os.path.basename(path)
+        if os.path.dirname(path) not in directories or not any(re.match(pattern, name) for pattern in patterns):
             raise bf.LifeboatError("%s is not a safety copy; not removed" % path)
     for path in copy.get("files") or [copy["path"]]:
         remove_path(path)

@@ -29,17 +29,19 @@ description:
     until that passes. Then the current database is dumped to
     C(<backup_root>/<service>/safety/pre-restore-<database>-<YYYYMMDD_HHMMSS>.sql.zst) (unless O(safety_copy=false)),
     encrypted like the service's backups (O(encryption), else the restored backup's method; C(.age) or C(.gpg) added),
-    mode 0600, its sessions are ended, and it is recreated from the same verified dump and checked again. A MariaDB restore loads
-    the dump twice (scratch, then target), the price of never touching the target with an unproven dump.
+    mode 0600, its sessions are ended, and it is recreated from the same verified dump and checked again.
+    A MariaDB restore loads the dump twice (scratch, then target), the price of never touching the target with an
+    unproven dump.
   - C(sqlite) unpacks and integrity-checks the backup, compares row counts, keeps the current file as
-    C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (the database's owner, mode 0600 at most), and writes the data into the live file through SQLite's
-    backup API so running readers see a consistent database. Orphaned C(-wal)/C(-shm) files of a deleted
-    database are moved aside, never replayed.
+    C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (the database's owner, mode 0600 at most), and writes the data into
+    the live file through SQLite's backup API so running readers see a consistent database. Orphaned
+    C(-wal)/C(-shm) files of a deleted database are moved aside, never replayed.
   - C(mongodb) always needs O(confirm=true) (there is no client to look inside the target), keeps a
-    C(mongodump) of the target in C(<backup_root>/<service>/safety/pre-restore-<database or all>-<stamp>.mongo.archive.zst)
-    (encrypted and 0600 like the MariaDB safety dump), runs
-    C(mongorestore --archive --drop --stopOnError) and requires the restored document total to equal the
-    metadata's. B(Never run against a MongoDB server in Lifeboat's CI); see M(lifeboat.dr.db_dump).
+    C(mongodump) of the target in
+    C(<backup_root>/<service>/safety/pre-restore-<database or all>-<stamp>.mongo.archive.zst) (encrypted and 0600
+    like the MariaDB safety dump), runs C(mongorestore --archive --drop --stopOnError) and requires the restored
+    document total to equal the metadata's. B(Never run against a MongoDB server in Lifeboat's CI); see
+    M(lifeboat.dr.db_dump).
   - C(directory) unpacks beside the target, compares entry count and bytes with the metadata, then moves the
     current directory to C(<path>.pre-restore-<YYYYMMDD_HHMMSS>) (always; its top directory made 0700) and renames the
     restored one into place, with owners, modes, ACLs and extended attributes.
@@ -251,7 +253,8 @@ safety_copy_space:
   returned: when a safety copy that takes room is made
   type: dict
 skipped_backups:
-  description: Newer backups O(select) matched but passed over because they are incomplete (C(backup_id), C(path), C(reason)).
+  description:
+    - Newer backups O(select) matched but passed over because they are incomplete (C(backup_id), C(path), C(reason)).
   returned: always
   type: list
   elements: dict

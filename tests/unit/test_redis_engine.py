@@ -3,6 +3,7 @@
 Skipped where redis-py or redis-server is missing (ansible-test units may have neither); the lab tests
 (tests/integration/test_redis.py) run the same paths against the lab's Redis 7 under systemd.
 """
+import datetime
 import hashlib
 import os
 import shutil
@@ -342,3 +343,16 @@ def test_without_redis_py_the_engine_says_what_to_install(monkeypatch):
     with pytest.raises(LifeboatError) as err:
         engine.connect({"host": "127.0.0.1", "port": 6379, "password": PASSWORD})
     assert "redis-py" in str(err.value) and "python3-redis" in str(err.value) and PASSWORD not in str(err.value)
+
+
+def test_restores_keep_private_copies_and_the_retention_removes_the_older(server, tmp_path, runner):
+    result = run_dump(spec(server, tmp_path), runner=runner())
+    when = [datetime.datetime(2026, 12, day, 12, 0, tzinfo=datetime.timezone.utc) for day in (2, 3)]
+    first = run_restore(spec(server, tmp_path, backup=result["path"], confirm=True), runner=runner(), when=when[0])
+    second = run_restore(spec(server, tmp_path, backup=result["path"], confirm=True, safety_copy_keep=1),
+                         runner=runner(), when=when[1])
+    assert first["safety_copy"] == os.path.join(server.data, "pre-restore-20261202_120000")
+    assert stat.S_IMODE(os.stat(second["safety_copy"]).st_mode) == 0o700
+    assert [item["path"] for item in second["safety_copies"]] == [second["safety_copy"]]
+    assert [item["path"] for item in second["safety_copies_removed"]] == [first["safety_copy"]]
+    assert not os.path.exists(first["safety_copy"]) and second["safety_copies"][0]["kind"] == "directory"

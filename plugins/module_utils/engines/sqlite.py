@@ -200,8 +200,9 @@ def safety_files(target):
     found = []
     for (stamp, dummy), items in sorted(groups.items()):
         items.sort(key=lambda item: (len(item["name"]), item["name"]))  # the copy itself before its side files
-        found.append(safety_copies.entry(items[0]["name"], items[0]["path"], "file", stamp,
-                                         sum(item["size_bytes"] or 0 for item in items), [item["path"] for item in items]))
+        size = sum(item["size_bytes"] or 0 for item in items)
+        found.append(safety_copies.entry(items[0]["name"], items[0]["path"], "file", stamp, size,
+                                         [item["path"] for item in items]))
     return found
 
 
@@ -296,8 +297,7 @@ class SQLite(Engine):
 
     def drop_safety_copy(self, runner, spec, copy):
         target = spec["path"]
-        safety_copies.drop_file(copy, [os.path.dirname(target) or "."],
-                                "|".join("(?:%s)" % pattern for pattern in safety_patterns(target)))
+        safety_copies.drop_file(copy, [os.path.dirname(target) or "."], safety_patterns(target))
 
     def safety_copy_space(self, runner, spec, target, meta):
         # The copy is written beside the database: as large as the file and its side files.
