@@ -65,4 +65,7 @@ def test_restore_moves_the_current_directory_aside(store):
                                     "confirm": True, "safety_copy": False})
     assert not out.get("failed"), out.get("msg")
     assert sh("cat %s/index/seg.bin" % out["safety_copy"]).strip() == "damaged"  # kept even with safety_copy false
+    # Issue 12: the copy kept the data's 0755; now only its owner may enter, and the result lists it.
+    assert sh("stat -c '%%a %%U' %s" % out["safety_copy"]).strip() == "700 sampleapp"
+    assert [item["path"] for item in out["safety_copies"]] == [out["safety_copy"]]
     assert sh("stat -c %%s %s/index/seg.bin" % path).strip() == "100000"

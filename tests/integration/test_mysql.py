@@ -134,3 +134,32 @@ def test_wrong_password_is_a_clear_error_without_the_password(mysql_args, shop):
     assert out.get("failed") and "Access denied" in out["msg"]
     assert "not-the-password" not in out.output
     assert not sh("ls /var/backups/lifeboat-it/%s/*/ 2>/dev/null | grep -v '^$' || true" % shop).strip()
+
+
+def test_safety_dump_is_encrypted_like_the_backups_private_and_kept_by_count(mysql_args, shop):
+    """Issue 12: the pre-restore dump of an encrypted service was written unencrypted beside the backups."""
+    secret = "it-passphrase-%s" % shop
+    enc = {"encryption": "gpg", "encryption_passphrase": secret}
+    result = dump(mysql_args, shop, **enc)
+    assert result["path"].endswith(".sql.zst.gpg")
+    mariadb("DELETE FROM order_audit WHERE id > 100", shop)
+    first = run_module("db_restore", dict(mysql_args, service=shop, database=shop, backup=result["path"],
+                                          confirm=True, safety_copy_keep=1, **enc))
+    assert not first.get("failed"), first.get("msg")
+    kept = first["safety_copy"]
+    assert kept.startswith("/var/backups/lifeboat-it/%s/safety/pre-restore-%s-" % (shop, shop))
+    assert kept.endswith(".sql.zst.gpg")
+    assert sh("stat -c %%a %s %s" % (kept, kept.rsplit("/", 1)[0])).split() == ["600", "700"]
+    assert sh("zstd -t %s >/dev/null 2>&1 && echo plain || echo sealed" % kept).strip() == "sealed"
+    assert secret not in first.output
+    # It decrypts with the service's passphrase and holds the state before the restore: 100 audit rows.
+    mariadb("CREATE DATABASE %s_safety" % shop)
+    sh("h=$(mktemp -d) && printf %%s '%s' | gpg --homedir $h --batch --quiet --pinentry-mode loopback "
+       "--passphrase-fd 0 -d %s | zstd -dc | mariadb %s_safety; rc=$?; rm -rf $h; exit $rc" % (secret, kept, shop))
+    assert mariadb("SELECT COUNT(*) FROM order_audit", shop + "_safety") == "100"
+    # A second restore keeps one copy: its own; the first is removed and reported.
+    second = run_module("db_restore", dict(mysql_args, service=shop, database=shop, backup=result["path"],
+                                           confirm=True, safety_copy_keep=1, **enc))
+    assert not second.get("failed"), second.get("msg")
+    assert [item["path"] for item in second["safety_copies_removed"]] == [kept]
+    assert sh("ls /var/backups/lifeboat-it/%s/safety" % shop).split() == [second["safety_copy"].rsplit("/", 1)[1]]

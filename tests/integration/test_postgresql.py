@@ -84,6 +84,14 @@ def test_confirmed_restore_over_live_database_keeps_a_safety_copy(pg_args, datab
     assert pg_content(database) == original
     assert out["safety_copy"].startswith(database + "_pre_restore_")
     assert pg_content(out["safety_copy"]) == damaged
+    assert [item["path"] for item in out["safety_copies"]] == [out["safety_copy"]]
+    # Issue 12: every in-place restore left one more <db>_pre_restore_<stamp>; keep 1 drops the older ones.
+    again = run_module("db_restore", dict(pg_args, service=database, database=database, select="latest",
+                                          confirm=True, safety_copy_keep=1))
+    assert not again.get("failed"), again.get("msg")
+    assert [item["path"] for item in again["safety_copies_removed"]] == [out["safety_copy"]]
+    assert sorted(db for db in databases() if db.startswith(database + "_pre_restore_")) == [again["safety_copy"]]
+    assert pg_content(database) == original
 
 
 @pytest.mark.parametrize("damage", ["truncate", "bitflip", "metadata-missing"])

@@ -48,6 +48,8 @@ def test_round_trip_restores_every_key(redis, kind):
     assert not out.get("failed"), out.get("msg")
     assert content(cli) == before
     assert out["safety_copy"].startswith("/var/lib/redis/pre-restore-")
+    assert sh("stat -c %%a %s" % out["safety_copy"]).strip() == "700"
+    assert out["safety_copy"] in [item["path"] for item in out["safety_copies"]]
     assert cli("config get appendonly").split()[-1] == "yes"
 
 

@@ -23,6 +23,18 @@ def test_staging_target_restores_beside_production_without_stopping_the_app(lab_
     sh("rm -f %s.staging" % APP_DB)
 
 
+def test_check_mode_prints_the_plan_and_changes_nothing(lab_backups):
+    """Issue 12: restore.yml --check failed on the report's duration_seconds."""
+    before, listing = sqlite_content(APP_DB), sh("ls -A /var/lib/sampleapp")
+    proc = playbook("restore.yml", "--check", "-e", "lifeboat_confirm=yes", "-e", "lifeboat_from=latest",
+                    "-e", '{"lifeboat_only": ["appsqlite"]}')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "appsqlite: check mode, nothing changed: would restore" in proc.stdout
+    assert "after keeping a safety copy; safety copies: keep" in proc.stdout
+    assert sqlite_content(APP_DB) == before and sh("ls -A /var/lib/sampleapp") == listing
+    assert sh("systemctl is-active sampleapp").strip() == "active"
+
+
 def test_a_redis_service_has_no_staging_target(lab):
     proc = playbook("restore.yml", "-e", "lifeboat_target=staging", "-e", '{"lifeboat_only": ["appcache"]}')
     assert proc.returncode != 0
