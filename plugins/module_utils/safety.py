@@ -209,7 +209,9 @@ def preflight(directory, needed, what):
 
 
 def check_policy(keep, max_age_days):
-    if keep is None or int(keep) < 1:
+    """``(keep, max_age_days)`` as ints; None is the default. Raises LifeboatError naming a bad setting."""
+    keep = DEFAULT_KEEP if keep is None else keep
+    if int(keep) < 1:
         raise bf.LifeboatError("safety_copy_keep is %r: at least 1 (the copy a restore makes is always kept)" % (keep,))
     if max_age_days is not None and int(max_age_days) < 0:
         raise bf.LifeboatError("safety_copy_max_age_days is %r: 0 (no age limit) or more" % (max_age_days,))
