@@ -142,9 +142,12 @@ def restore(runner, head, target, content, stamp):
     if os.path.lexists(target):
         kept = safety_copies.unique_path(parent, "%s.pre-restore-%s" % (os.path.basename(target.rstrip("/")), stamp))
         os.rename(target, kept)
-        if os.path.isdir(kept) and not os.path.islink(kept):
-            safety_copies.restrict(kept)  # the owner's access only: the entries inside keep theirs
     os.rename(scratch, target)
+    if kept and os.path.isdir(kept) and not os.path.islink(kept):
+        try:
+            safety_copies.restrict(kept)  # the owner's access only: the entries inside keep theirs
+        except OSError:
+            pass  # not ours to change (a non-root restore of another user's directory): it keeps its mode
     return kept, stats
 
 
