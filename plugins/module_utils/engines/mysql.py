@@ -541,7 +541,8 @@ class MySQL(Engine):
 
         load_into_scratch(runner, conn, head, meta, target, check)
         try:
-            users = restore_accounts(runner, conn, head, job.backup, meta, target, spec.get("restore_roles") or "missing")
+            users = restore_accounts(runner, conn, head, job.backup, meta, target,
+                                     spec.get("restore_roles") or "missing")
         except LifeboatError as exc:
             raise LifeboatError("backup %s: the users it needs could not be restored (%s was not touched): %s" % (
                 job.backup, target, exc))

@@ -505,7 +505,8 @@ class PostgreSQL(Engine):
         conn = spec["connection"]
         safety = job.safety and safety_name(target, job.stamp)
         try:
-            roles = restore_roles(runner, conn, head, job.backup, meta["content"], spec.get("restore_roles") or "missing")
+            roles = restore_roles(runner, conn, head, job.backup, meta["content"],
+                                  spec.get("restore_roles") or "missing")
         except LifeboatError as exc:
             raise LifeboatError("backup %s: the roles it needs could not be restored (%s was not touched): %s" % (
                 job.backup, target, exc))
