@@ -96,7 +96,7 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
     bf.write_json_atomic(os.path.join(where["directory"], backup_id + bf.METADATA_SUFFIX), meta, 0o600, uid, gid)
     return {"path": path, "metadata_path": bf.metadata_path_for(path), "backup_id": backup_id,
             "size_bytes": sink.size, "checksum": sink.checksum, "duration_seconds": meta["duration_seconds"],
-            "type": where["type"], "tables": content.get("tables", {}), "metadata": meta,
+            "type": where["type"], "tables": content.get("tables", {}), "metadata": bf.shown(meta),
             "executed_commands": runner.executed}
 
 

@@ -79,7 +79,7 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
     result = {
         "backup": path, "backup_id": meta["backup_id"], "checksum": checksum, "selected_because": reason,
         "target": target, "target_existed": exists, "expected_rows": meta["content"].get("tables", {}),
-        "expected_content": meta["content"],
+        "expected_content": bf.shown(meta["content"]),
         "executed_commands": runner.executed,
     }
     if exists and not spec.get("confirm"):

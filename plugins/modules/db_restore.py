@@ -103,6 +103,22 @@ options:
     description: Compare the restored row counts with the metadata before putting the data in place.
     type: bool
     default: true
+  restore_roles:
+    description:
+      - C(postgresql) and C(mysql) backups keep the server's roles (PostgreSQL, with C(pg_dumpall --roles-only)) or
+        users and grants (MariaDB), encrypted like the backup. This says which the restore creates on the target
+        before the data is loaded.
+      - V(missing) creates the roles the database needs (its owner, object owners, grantees, roles with settings
+        in it, definers, and the roles they belong to and that belong to them) that do not exist on the target,
+        with their attributes, password hashes, settings and memberships. Existing roles are never changed.
+      - V(all) also creates every other role of the backup that is missing, and gives existing ones the backup's
+        attributes, password hash, settings and memberships (never the login running the restore, nor a superuser
+        role unless the login is one).
+      - V(none) leaves the server's roles alone; a restore then fails when a role it needs is missing.
+      - Role names only appear in the result (RV(roles_created), RV(roles_updated)), never passwords or hashes.
+    type: str
+    choices: [missing, all, none]
+    default: missing
   jobs:
     description:
       - Parallel C(pg_restore) workers. With V(1), a custom-format backup streams straight into the scratch
@@ -201,6 +217,26 @@ restored_objects:
   returned: when O(engine=mysql) and not in check mode
   type: dict
   sample: {"views": 1, "triggers": 1, "routines": 2, "events": 1}
+database_properties:
+  description:
+    - The database-level properties given to the restored PostgreSQL database and read back before it was put in
+      place (owner, privileges, C(ALTER DATABASE ... SET) and per-role settings, comment, connection limit,
+      locale provider, extension owners), or, for MariaDB, its character set, collation and object definers.
+    - Null for a backup taken before Lifeboat recorded them.
+  returned: when O(engine=postgresql) or O(engine=mysql) and not in check mode
+  type: dict
+  sample: {"owner": "sampleapp", "privileges": "reader CONNECT, sampleapp CONNECT, sampleapp CREATE",
+           "settings": ["search_path"], "extension_owners": {"citext": "sampleapp"}}
+roles_created:
+  description: Names of the roles (MariaDB users and roles) the restore created on the target (see O(restore_roles)).
+  returned: when O(engine=postgresql) or O(engine=mysql) and not in check mode
+  type: list
+  elements: str
+roles_updated:
+  description: Names of existing roles given the backup's attributes and passwords (O(restore_roles=all)).
+  returned: when O(engine=postgresql) or O(engine=mysql) and not in check mode
+  type: list
+  elements: str
 plan:
   description: What would be done.
   returned: in check mode
@@ -234,6 +270,7 @@ def main():
         skip_verify=dict(type="bool", default=False),
         redis_unit=dict(type="str", default="redis-server"),
         redis_restore_type=dict(type="str", default="rdb", choices=["rdb", "aof"]),
+        restore_roles=dict(type="str", default="missing", choices=["missing", "all", "none"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[("backup", "select")],
                            supports_check_mode=True)
