@@ -139,6 +139,7 @@ extends_documentation_fragment:
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
+  - lifeboat.dr.connection.signing
 notes:
   - Check mode reports the path the backup would get and touches nothing.
   - Needs the engine's client tools (C(pg_dump) and C(psql), C(mariadb-dump) and C(mariadb), C(redis-server)) and the

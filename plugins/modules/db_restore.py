@@ -128,6 +128,7 @@ extends_documentation_fragment:
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
+  - lifeboat.dr.connection.signing
 notes:
   - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
 seealso:
