@@ -223,19 +223,21 @@ class Signing:
         match = re.search(r"(SHA256:[A-Za-z0-9+/]+)", out)
         return match.group(1) if match else "a trusted key"
 
-    def verify(self, meta, backup_id, service, shown_as=None):
+    def verify(self, meta, backup_id, service, shown_as=None, identity=None):
         """Check the signature of ``meta`` and that it is backup ``backup_id`` of ``service``.
 
+        ``identity`` replaces the two for other signed documents (a PITR base backup: ``{"base_id": ...}``).
         Returns ``{"signature": text, "signed": bool, "warnings": [...]}``; raises LifeboatError naming
         the backup and the cause when the policy refuses it. Reads nothing but the metadata.
         """
-        what = "backup %s" % (shown_as or backup_id)
+        identity = identity or {"backup_id": backup_id, "service": service}
+        what = "backup %s" % (shown_as or backup_id or "/".join(str(value) for value in identity.values()))
         value = meta.get(FIELD)
         if self.mode == "ignore":
             if self.policy == "ignore":
                 return {"signature": "not checked (signature: ignore)", "signed": False, "warnings": []}
             return {"signature": "not checked (no signing_public_keys configured)", "signed": False,
-                    "warnings": ["%s was restored without checking who made it: configure signing_public_keys "
+                    "warnings": ["%s was accepted without checking who made it: configure signing_public_keys "
                                  "(README: Signed backups) so that forged backups are refused" % what]}
         if not value:
             if self.mode == "required":
@@ -246,7 +248,7 @@ class Signing:
             raise bf.LifeboatError("%s: the signature field of its metadata is not a Lifeboat signature" % what)
         signed_by = self._verify_bytes(canonical(meta), value["value"], what)
         # The signature is good; now it must be this backup, not another one's valid pair.
-        for key, expected in (("backup_id", backup_id), ("service", service)):
+        for key, expected in sorted(identity.items()):
             if expected is not None and meta.get(key) != expected:
                 raise bf.LifeboatError(
                     "%s is signed as %s %r but was found as %r: a renamed, replayed or swapped backup is refused"
