@@ -109,17 +109,17 @@ options:
         metadata (C(ssh-keygen -Y sign -n lifeboat-backup)). The backup store never sees it. Create it with
         C(ssh-keygen -t ed25519 -N '' -C lifeboat-backup -f lifeboat-backup); the C(lifeboat.dr.backup_agent) role
         places it from Vault.
-      - The signature (field C(signature) of the metadata) covers the metadata without it: backup id, service,
-        engine, class, time, size, files and the content's sha256.
-      - Before a backup starts, a probe is signed, and verified when O(signing_public_keys) are given: a key with a
-        passphrase, or one not among the trusted public keys, fails the run before anything is written.
+      - The signature (field C(signature) of the metadata) covers the metadata without it, that is the backup id,
+        service, engine, class, time, size, files and the content's sha256.
+      - Before a backup starts, a probe is signed, and verified when O(signing_public_keys) are given, so a key with
+        a passphrase, or one not among the trusted public keys, fails the run before anything is written.
     type: path
   signing_public_keys:
     description:
       - OpenSSH public key lines (C(ssh-ed25519 AAAA... comment)) trusted to have signed backups. A restore checks
         the signature, and that the signed backup id and service are the ones the file was found as, before it
         reads the backup.
-      - Several keys for a rotation: add the new public key, switch O(signing_key), and backups signed with the
+      - Several keys for a rotation. Add the new public key, switch O(signing_key), and backups signed with the
         old key still verify until its line is removed.
     type: list
     elements: str

@@ -177,8 +177,9 @@ backup_id:
   returned: always
   type: str
 signature:
-  description: What the signature check found, for example C(verified (SHA256:...)), C(unsigned, accepted
-    (signature: optional)) or C(not checked (no signing_public_keys configured)).
+  description:
+    - What the signature check found, for example C(verified (SHA256:...)), C(unsigned, accepted ...)
+      or C(not checked (no signing_public_keys configured)).
   returned: always
   type: str
 selected_because:

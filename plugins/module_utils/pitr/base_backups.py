@@ -85,7 +85,7 @@ def verify_base_backup(info):
 
 
 def check_signature(signer, info):
-    """The signature of a base backup's ``lifeboat.json`` as written (read again: listing adds fields), bound to its id."""
+    """The signature of a base backup's ``lifeboat.json`` as written (listing adds fields), bound to its id."""
     path = os.path.join(info["path"], repository.BASE_INFO)
     try:
         with open(path) as handle:
