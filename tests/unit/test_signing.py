@@ -1,5 +1,6 @@
 """Signed backups with the real ssh-keygen: forgeries, swaps, replays and rollbacks are refused before a restore."""
 import datetime
+import io
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import pytest
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import cli
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import run_dump
@@ -344,3 +346,21 @@ def test_pitr_base_backups_are_signed_and_checked(spec, tmp_path):
         with pytest.raises(bf.LifeboatError, match="signed as base id 'base_20260310_010000' but was found as "
                            "'base_20260313_010000'"):
             base_backups.check_signature(checker, dict(good, path=moved))
+
+
+def test_the_agent_signs_with_the_configuration_the_role_writes(spec, tmp_path):
+    services = tmp_path / "etc" / "services"
+    services.mkdir(parents=True)
+    # As roles/backup_agent/vars/main.yml writes it: the signing settings in the definition, state_dir beside.
+    definition = {"name": "app", "engine": "sqlite", "path": spec["path"], "signing_key": spec["signing_key"],
+                  "signing_public_keys": spec["signing_public_keys"], "signature": "auto", "retention": None}
+    (services / "app.json").write_text(json.dumps({"definition": definition, "backup_root": spec["backup_root"],
+                                                   "state_dir": spec["state_dir"], "metrics_dir": None}))
+    out = io.StringIO()
+    assert cli.main(["--config-dir", str(tmp_path / "etc"), "run", "app"], out=out) == 0
+    backup_id = json.loads(out.getvalue())["backup_id"]
+    backups, _incomplete = bf.list_backups(spec["backup_root"], "app")
+    assert backups[0]["metadata"]["signature"]["format"] == "sshsig"
+    with open(os.path.join(spec["state_dir"], "app.json")) as handle:
+        assert json.load(handle)["backup_id"] == backup_id
+    assert run_restore(reader(spec))["signature"].startswith("verified")
