@@ -20,6 +20,10 @@ description:
     archive is decompressed and read. A missing, truncated, corrupt or foreign backup fails with a
     message naming the file and the cause, and the target is not touched. For C(postgresql) the read is the
     restore into the scratch database itself (one pass over the backup, not two); check mode reads it separately.
+  - Before that, with O(signing_public_keys), the metadata's signature is checked and the signed backup id and
+    service must be the ones the file was found as; an unsigned or wrongly signed backup is refused (see
+    O(signature)), and V(latest) older than the newest backup this host signed (O(state_dir)) is refused. With a
+    verified signature the sha256 is compared even with O(skip_verify), since it binds the content to the signature.
   - An existing target is only overwritten with O(confirm=true).
   - C(postgresql) restores into a scratch database, compares every table's row count with the metadata,
     and only then renames the scratch database into place. The previous database is kept, renamed to
@@ -144,6 +148,7 @@ extends_documentation_fragment:
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
+  - lifeboat.dr.connection.signing
 notes:
   - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
 seealso:
@@ -185,6 +190,12 @@ backup:
   type: str
 backup_id:
   description: Its id.
+  returned: always
+  type: str
+signature:
+  description:
+    - What the signature check found, for example C(verified (SHA256:...)), C(unsigned, accepted ...)
+      or C(not checked (no signing_public_keys configured)).
   returned: always
   type: str
 selected_because:
