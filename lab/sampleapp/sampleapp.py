@@ -1,14 +1,17 @@
 #!/usr/bin/python3
-"""The lab's sample application: a tiny HTTP service over PostgreSQL and SQLite.
+"""The lab's sample application: a tiny HTTP service over PostgreSQL, SQLite and Redis.
 
-GET  /healthz  -> 200 with row counts when both databases answer, else 503; "targets" names
-                  the PostgreSQL server it uses (SAMPLEAPP_DATABASE_HOST, which failover repoints)
+GET  /healthz  -> 200 with row counts when the databases answer and Redis takes a write, else 503;
+                  "targets" names the PostgreSQL server and the Redis it uses (SAMPLEAPP_DATABASE_HOST
+                  and SAMPLEAPP_REDIS_HOST, which failover repoints)
 GET  /orders   -> orders in PostgreSQL (count and sum), for data checks
 POST /notes    -> append a note to SQLite (used by writers during backups)
 """
 import json
 import os
+import socket
 import sqlite3
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
@@ -22,6 +25,10 @@ PG_DSN = os.environ.get("SAMPLEAPP_PG_DSN") or " ".join(
     ["dbname=appdb"] + (["host=%s" % DATABASE_HOST, "port=%s" % DATABASE_PORT, "user=sampleapp"] if DATABASE_HOST else []))
 SQLITE_PATH = os.environ.get("SAMPLEAPP_SQLITE", "/var/lib/sampleapp/app.db")
 PORT = int(os.environ.get("SAMPLEAPP_PORT", "8080"))
+# Redis: its host from the environment file, its password from a file only the app reads.
+REDIS_HOST = os.environ.get("SAMPLEAPP_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("SAMPLEAPP_REDIS_PORT", "6379"))
+REDIS_PASSWORD_FILE = os.environ.get("SAMPLEAPP_REDIS_PASSWORD_FILE", "/var/lib/sampleapp/.redispass")
 
 
 def pg_orders():
@@ -48,6 +55,35 @@ def sqlite_notes():
         conn.close()
 
 
+def _resp(*args):
+    return b"".join([b"*%d\r\n" % len(args)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in (
+        x if isinstance(x, bytes) else str(x).encode() for x in args)])
+
+
+def redis_write():
+    """SET a key on the Redis the app uses (a replica or a fenced master refuses it) and read it back."""
+    password = open(REDIS_PASSWORD_FILE).read().strip() if os.path.exists(REDIS_PASSWORD_FILE) else ""
+    value = "%.6f" % time.time()
+    with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=3) as conn:
+        commands = ([_resp("AUTH", password)] if password else []) + [
+            _resp("SET", "sampleapp:health", value), _resp("GET", "sampleapp:health")]
+        conn.sendall(b"".join(commands))
+        replies, data = [], b""
+        while len(replies) < len(commands):
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise RuntimeError("redis closed the connection")
+            data += chunk
+            replies = data.split(b"\r\n")[:-1]
+            replies = [r for r in replies if not r.startswith(b"$")]
+    for reply in replies:
+        if reply.startswith(b"-"):
+            raise RuntimeError(reply[1:].decode(errors="replace"))
+    if replies[-1].decode() != value:
+        raise RuntimeError("redis did not read back what was written")
+    return {"written": True}
+
+
 class Handler(BaseHTTPRequestHandler):
     def reply(self, status, body):
         data = json.dumps(body).encode()
@@ -59,8 +95,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server API)
         if self.path == "/healthz":
-            body, status = {"status": "ok", "targets": {"postgresql": DATABASE_HOST or "local"}}, 200
-            for name, check in (("postgresql", pg_orders), ("sqlite", sqlite_notes)):
+            body, status = {"status": "ok", "targets": {"postgresql": DATABASE_HOST or "local",
+                                                        "redis": REDIS_HOST}}, 200
+            for name, check in (("postgresql", pg_orders), ("sqlite", sqlite_notes), ("redis", redis_write)):
                 try:
                     body[name] = check()
                 except Exception as exc:  # the health endpoint reports every failure

@@ -100,3 +100,46 @@ options:
       for gpg, removed afterwards, never on a command line or in output.
     type: str
 """
+
+    SIGNING = r"""
+options:
+  signing_key:
+    description:
+      - Private OpenSSH key (Ed25519, without passphrase, mode 0600) on the host that signs each new backup's
+        metadata (C(ssh-keygen -Y sign -n lifeboat-backup)). The backup store never sees it. Create it with
+        C(ssh-keygen -t ed25519 -N '' -C lifeboat-backup -f lifeboat-backup); the C(lifeboat.dr.backup_agent) role
+        places it from Vault.
+      - The signature (field C(signature) of the metadata) covers the metadata without it, that is the backup id,
+        service, engine, class, time, size, files and the content's sha256.
+      - Before a backup starts, a probe is signed, and verified when O(signing_public_keys) are given, so a key with
+        a passphrase, or one not among the trusted public keys, fails the run before anything is written.
+    type: path
+  signing_public_keys:
+    description:
+      - OpenSSH public key lines (C(ssh-ed25519 AAAA... comment)) trusted to have signed backups. A restore checks
+        the signature, and that the signed backup id and service are the ones the file was found as, before it
+        reads the backup.
+      - Several keys for a rotation. Add the new public key, switch O(signing_key), and backups signed with the
+        old key still verify until its line is removed.
+    type: list
+    elements: str
+  signature:
+    description:
+      - V(required) refuses unsigned and wrongly signed backups; V(optional) refuses wrongly signed ones and
+        accepts unsigned ones with a warning (backups taken before signing was enabled); V(ignore) checks nothing.
+      - V(auto) is V(required) when O(signing_public_keys) are given, else nothing is checked and a restore warns.
+      - A dump with V(required) (or V(auto) and public keys) but no O(signing_key) fails, since its backup
+        would be refused.
+    type: str
+    default: auto
+    choices: [auto, required, optional, ignore]
+  state_dir:
+    description:
+      - Host directory outside the backup store where the newest signed backup of each service is recorded
+        (C(<state_dir>/<service>.json), 0600) when a backup is signed.
+      - When V(latest) is restored and resolves to an older backup than the recorded one, the restore is refused
+        naming both ids (newer backups were deleted from the store, or it was rolled back). Selecting the older
+        backup by its id restores it on purpose.
+    type: path
+    default: /var/lib/lifeboat/state
+"""

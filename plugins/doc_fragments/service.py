@@ -135,6 +135,17 @@ options:
       encryption_passphrase:
         description: Fills C(encryption_passphrase) (no_log).
         type: str
+      signing_key:
+        description: Fills C(signing_key), the path of the private signing key on the host.
+        type: str
+      signing_public_keys:
+        description: Fills C(signing_public_keys).
+        type: list
+        elements: str
+      signature:
+        description: Fills C(signature).
+        type: str
+        choices: [auto, required, optional, ignore]
       app_services:
         description: Units C(restore.yml) stops for a restore; no module uses it.
         type: list

@@ -62,7 +62,8 @@ import datetime
 import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.failover import decision, fence, incidents, lsn, observe, status
+from ansible_collections.lifeboat.dr.plugins.module_utils.failover import (
+    decision, fence, incidents, lsn, observe, redis_decision, status)
 
 
 def _filter_error(exc):
@@ -97,9 +98,19 @@ def failover_plan(observed, policy=None, app=None, addresses=None, held_dir=None
         raise _filter_error(exc)
 
 
-def failover_status(observed, app=None, addresses=None, held_dir=None):
+def redis_failover_plan(observed, policy=None, app=None, held_dir=None, backup=None):
+    """The redis_failure plan from the Redis status loop; ``backup``: ``{"path", "time"}`` of the newest backup."""
     try:
-        report = status.build_status(observe.postgresql_facts(observed, addresses, held_fences(held_dir)), (), app)
+        return redis_decision.redis_decision(observe.redis_facts(observed, held_fences(held_dir)), policy, app,
+                                             backup or None)
+    except LifeboatError as exc:
+        raise _filter_error(exc)
+
+
+def failover_status(observed, app=None, addresses=None, held_dir=None, redis_observed=None, redis_held_dir=None):
+    try:
+        report = status.build_status(observe.postgresql_facts(observed, addresses, held_fences(held_dir)),
+                                     observe.redis_facts(redis_observed or [], held_fences(redis_held_dir)), app)
     except LifeboatError as exc:
         raise _filter_error(exc)
     return {"json": report, "text": status.render_status(report)}
@@ -151,6 +162,7 @@ def value_at(data, path):
 class FilterModule(object):
     def filters(self):
         return {"failover_request": failover_request, "failover_plan": failover_plan,
+                "redis_failover_plan": redis_failover_plan,
                 "failover_status": failover_status, "failover_app": failover_app,
                 "rejoin_plan": rejoin_plan, "fence_lifted": fence_lifted, "fence_record": fence_record, "wal_reached": wal_reached,
                 "value_at": value_at}

@@ -227,6 +227,17 @@ def build_metadata(backup_id, engine, service, backup_type, started, duration, p
     return meta
 
 
+def shown(doc):
+    """``doc`` (metadata or its content) as results may show it: every ``sealed`` value (encrypted
+    secrets an engine keeps in the metadata, such as password hashes) replaced by its size."""
+    if isinstance(doc, dict):
+        return dict((key, "<%d characters, not shown>" % len(value) if key == "sealed" and isinstance(value, str)
+                     else shown(value)) for key, value in doc.items())
+    if isinstance(doc, list):
+        return [shown(item) for item in doc]
+    return doc
+
+
 def load_metadata(backup_path):
     """Read and sanity-check the metadata of ``backup_path``; raise LifeboatError naming the cause."""
     meta_path = metadata_path_for(backup_path)

@@ -21,6 +21,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety
+from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import (
     EXTENSIONS, Runner, check_level, reader_stages, writer_stages)
@@ -75,8 +76,9 @@ def run_dump(spec, runner=None, when=None):
 
 def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
     engine = spec["engine"]
-    with crypto.from_spec(runner, spec) as encryption:
+    with crypto.from_spec(runner, spec) as encryption, signing.from_spec(runner, spec) as signer:
         probe = encryption.probe()  # a wrong key fails here, before anything is written
+        signed_by = signer.probe()  # so does a signing key that cannot sign, or that nobody trusts
         backup_id, path = bf.allocate_backup_path(where["directory"], where["type"], where["when"], extension(
             engine, spec.get("format", "custom"), compression) + encryption.extension)
         tail = writer_stages(runner, compression, level, threads, encryption)
@@ -98,10 +100,12 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
                     meta["verified"] = True
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-    bf.write_json_atomic(os.path.join(where["directory"], backup_id + bf.METADATA_SUFFIX), meta, 0o600, uid, gid)
-    return {"path": path, "metadata_path": bf.metadata_path_for(path), "backup_id": backup_id,
+        signer.sign(meta)  # the metadata as written, with the content's sha256: what the backup is
+        bf.write_json_atomic(os.path.join(where["directory"], backup_id + bf.METADATA_SUFFIX), meta, 0o600, uid, gid)
+        signer.record_newest(meta, uid, gid)  # outside the backup store: a later rollback of the store shows
+    return {"signed_by": signed_by, "path": path, "metadata_path": bf.metadata_path_for(path), "backup_id": backup_id,
             "size_bytes": sink.size, "checksum": sink.checksum, "duration_seconds": meta["duration_seconds"],
-            "type": where["type"], "tables": content.get("tables", {}), "metadata": meta,
+            "type": where["type"], "tables": content.get("tables", {}), "metadata": bf.shown(meta),
             "executed_commands": runner.executed}
 
 

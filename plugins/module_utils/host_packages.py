@@ -19,8 +19,9 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
-# What every Lifeboat host runs: the host commands (python3), compression, archives.
-BASE_PACKAGES = ("python3", "zstd", "gzip", "tar")
+# What every Lifeboat host runs: the host commands (python3), compression, archives, and ssh-keygen
+# (openssh-client), which signs and verifies backups.
+BASE_PACKAGES = ("python3", "zstd", "gzip", "tar", "openssh-client")
 
 ENCRYPTION_PACKAGES = {"none": (), "age": ("age",), "gpg": ("gnupg",)}
 

@@ -75,6 +75,16 @@ def encryption_spec():
     )
 
 
+def signing_spec():
+    """Signed backups (module_utils/signing.py): sign with signing_key, verify with signing_public_keys."""
+    return dict(
+        signing_key=dict(type="path", no_log=False),
+        signing_public_keys=dict(type="list", elements="str", no_log=False),
+        signature=dict(type="str", default="auto", choices=["auto", "required", "optional", "ignore"]),
+        state_dir=dict(type="path", default="/var/lib/lifeboat/state"),
+    )
+
+
 def argument_spec(*parts, **own):
     """One module's argument spec: the shared ``parts`` plus its ``own`` options."""
     spec = {}
@@ -87,7 +97,7 @@ def argument_spec(*parts, **own):
 def backup_argument_spec(**own):
     """db_dump and db_restore: every shared part."""
     return argument_spec(definition_spec(), target_spec(), repository_spec(), jobs_spec(), connection_spec(),
-                         mongodb_spec(), lock_spec(), encryption_spec(), **own)
+                         mongodb_spec(), lock_spec(), encryption_spec(), signing_spec(), **own)
 
 
 def dump_argument_spec():

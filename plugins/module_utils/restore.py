@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Restoring one backup, in an order that never harms the target on bad input.
 
-1. choose the backup and load its metadata        (read only)
+1. choose the backup, load its metadata and check its signature (read only)
 2. check size and sha256, decompress, read it      (read only)
 3. refuse to overwrite an existing target without confirmation
 4. check there is room for the safety copy (safety.preflight)
@@ -24,6 +24,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 from ansible_collections.lifeboat.dr.plugins.module_utils import crypto
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
+from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.dump import verify_archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import RestoreJob
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import service_lock
@@ -64,12 +65,17 @@ def _run_restore(spec, runner, check_mode, when):
     meta = bf.load_metadata(path)
     if meta["engine"] != spec["engine"]:
         raise bf.LifeboatError("backup %s holds a %s backup, not %s" % (path, meta["engine"], spec["engine"]))
+    # Who made it, before anything reads the archive; the signed sha256 is checked even with skip_verify.
+    authenticity = signing.check_restore(runner, spec, path, meta)
+    if authenticity["signed"] and spec.get("skip_verify"):
+        bf.verify_checksum(path, meta)
     # The method is the backup's; the keys are the caller's.
     with crypto.from_spec(runner, spec, method=meta.get("encryption") or "none") as encryption:
         result = _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryption)
-    result["skipped_backups"] = skipped
+    warnings = list(authenticity["warnings"]) + result.get("warnings", [])
+    result.update(signature=authenticity["signature"], warnings=warnings, skipped_backups=skipped)
     if skipped:
-        result.setdefault("warnings", []).append("restored %s; %s" % (meta["backup_id"], reason))
+        result["warnings"].append("restored %s; %s" % (meta["backup_id"], reason))
     return result
 
 
@@ -94,7 +100,7 @@ def _restore_verified(spec, runner, check_mode, when, path, reason, meta, encryp
     result = {
         "backup": path, "backup_id": meta["backup_id"], "checksum": checksum, "selected_because": reason,
         "target": target, "target_existed": exists, "expected_rows": meta["content"].get("tables", {}),
-        "expected_content": meta["content"],
+        "expected_content": bf.shown(meta["content"]),
         "executed_commands": runner.executed,
     }
     if exists and not spec.get("confirm"):

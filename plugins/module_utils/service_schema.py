@@ -66,6 +66,14 @@ ENCRYPTION = dict(
     encryption_passphrase=dict(type="str", no_log=True),
 )
 
+# Signed backups: the private key's path on the host (the agent's role places it), the public keys
+# trusted to have signed, and the policy (module_utils/signing.py).
+SIGNING = dict(
+    signing_key=dict(type="str"),
+    signing_public_keys=dict(type="list", elements="str"),
+    signature=dict(type="str", choices=["auto", "required", "optional", "ignore"]),
+)
+
 RESTORE = dict(
     app_services=dict(type="list", elements="str"),
     staging_database=dict(type="str"),
@@ -80,7 +88,7 @@ VERIFY = dict(
     max_backup_age_hours=dict(type="float"),
 )
 
-GROUPS = (IDENTITY, CONNECTION, BACKUP, ENCRYPTION, RESTORE, VERIFY)
+GROUPS = (IDENTITY, CONNECTION, BACKUP, ENCRYPTION, SIGNING, RESTORE, VERIFY)
 
 
 def service_options():

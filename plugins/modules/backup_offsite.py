@@ -19,10 +19,13 @@ description:
     its metadata object last, so a half-uploaded backup is never listed as complete. A second push changes
     nothing. It holds the service's lock, so local rotation cannot delete a file while it uploads.
   - V(pull) downloads one backup (O(select)) into the local repository, computing its sha256 on the way; a
-    mismatch with the metadata fails naming the remote object, and nothing is written locally.
+    mismatch with the metadata fails naming the remote object, and nothing is written locally. With
+    O(signing_public_keys), the backup's signature and identity are checked before anything is downloaded, and
+    V(latest) is refused when it is older than the newest backup this host recorded signing (O(state_dir)).
   - V(list) returns the complete remote backups and the incomplete ones (data without metadata).
   - V(verify) compares every remote backup's size and content checksum with its metadata; O(deep=false)
-    trusts the checksum stored with the object where the store keeps one.
+    trusts the checksum stored with the object where the store keeps one. With O(signing_public_keys), an unsigned
+    or wrongly signed copy is a problem too (unless O(signature=optional) accepts unsigned ones).
   - V(prune) applies a GFS policy to the remote copies, independently of local rotation. Objects under S3
     Object Lock retention, an Azure immutability policy or legal hold, or a GCS retention policy or hold are
     reported in C(locked), never silently skipped.
@@ -199,6 +202,7 @@ attributes:
         V(pull) changes the local repository only and shows no diff.
 extends_documentation_fragment:
   - lifeboat.dr.attributes
+  - lifeboat.dr.connection.signing
 requirements:
   - boto3 for V(s3)
   - azure-storage-blob, and azure-identity for Azure AD, for V(azure_blob)
@@ -292,6 +296,10 @@ checksum:
   description: C(sha256:<hex>) of the pulled backup, verified.
   returned: when O(action=pull)
   type: str
+signature:
+  description: What the signature check found, for example C(verified (SHA256:...)) or C(not checked (...)).
+  returned: when O(action=pull)
+  type: str
 target:
   description: The store, without credentials.
   returned: always
@@ -302,7 +310,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import listing_diff
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import listing_diff, runner_for, signing_spec
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite import transfer
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.azure_blob import AUTH_CHOICES
 
@@ -354,6 +362,7 @@ def main():
             multipart_mb=dict(type="int", default=16),
             concurrency=dict(type="int", default=4),
             lock_timeout=dict(type="int", default=60),
+            **signing_spec()
         ),
         required_if=[("provider", name, list(offsite.get(name).REQUIRED_PARAMS)) for name in offsite.names()] + [
             ("action", "pull", ["service"]), ("object_lock_mode", "GOVERNANCE", ["object_lock_days"]),
@@ -362,6 +371,7 @@ def main():
     )
     params = dict(module.params)
     params["policy"] = {kind: params["keep_" + kind] for kind in ("daily", "weekly", "monthly", "yearly")}
+    params["runner"] = runner_for(module)
     try:
         provider = offsite.provider_from_params(params)
         result = transfer.run(params["action"], provider, params, check_mode=module.check_mode)

@@ -41,6 +41,8 @@ description:
     under its lock, and listed in RV(removed_partials).
   - A backup root that cannot be created fails naming the setting (C(backup root ...)) and the cause.
   - After writing, the backup is decompressed and read back (O(verify)) before it is reported as good.
+  - With O(signing_key), the metadata (with the content's sha256) is signed with C(ssh-keygen -Y sign) and the
+    backup recorded as the newest signed one of the service in O(state_dir), outside the backup store.
   - Backup files are mode 0600 and directories 0700, owned by O(owner)/O(group) when given.
 author:
   - Lifeboat contributors (@lifeboat-dr)
@@ -142,6 +144,7 @@ extends_documentation_fragment:
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
+  - lifeboat.dr.connection.signing
 notes:
   - Check mode reports the path the backup would get and touches nothing.
   - Needs the engine's client tools (C(pg_dump) and C(psql), C(mariadb-dump) and C(mariadb), C(redis-server)) and the
@@ -204,6 +207,10 @@ path:
   returned: always
   type: str
   sample: /var/backups/lifeboat/appdb/daily/backup_daily_20251103_020000.dump.zst
+signed_by:
+  description: Fingerprint of the key that signed the metadata (O(signing_key)), or C(unsigned).
+  returned: success
+  type: str
 metadata_path:
   description: The metadata JSON beside the backup.
   returned: always

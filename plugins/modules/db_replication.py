@@ -29,6 +29,12 @@ description:
     copying its data directory to C(<data_directory>.pre-rewind-<time>) unless O(safety_copy=false), and writes
     the recovery settings. A rewind that fails reports C(rewound=false) and pg_rewind's reason, so that the
     caller can take a fresh base backup instead. The password reaches pg_rewind in a temporary 0600 passfile.
+  - For Redis (O(engine=redis), Debian's unit C(redis-server)), V(status) reads C(INFO replication); V(fence)
+    first makes the master refuse every write (C(min-replicas-to-write) above any number of replicas; Redis
+    answers C(NOREPLICAS)), reads its last replication offset, then stops and masks the unit; V(promote) waits
+    until the replica has O(wait_offset), runs C(REPLICAOF NO ONE) and comments out C(replicaof) in
+    O(config_file) so that a restart keeps it the master; V(probe_write) writes a key C(lifeboat:probe:*)
+    that expires after a day. V(rewind) is PostgreSQL's only (the redis_replica role re-attaches a replica).
   - V(probe_write) writes a row into C(public.lifeboat_probe) of O(database) and reads it back. With
     O(expect=accepted) the module fails when the write is refused; with O(expect=refused) (a fenced old
     primary) it fails when the write is accepted, since that is a split brain.
@@ -39,7 +45,7 @@ options:
     description: Database engine; those whose engine implements the replication capabilities.
     type: str
     required: true
-    choices: [postgresql]
+    choices: [postgresql, redis]
   action:
     description: The step to carry out.
     type: str
@@ -57,8 +63,23 @@ options:
     description: Data directory; defaults to C(/var/lib/postgresql/<version>/<cluster>).
     type: path
   fence_file:
-    description: Where the fence record is kept; defaults to C(/var/lib/postgresql/lifeboat-fence-<version>-<cluster>.json).
+    description:
+      - Where the fence record is kept; defaults to C(/var/lib/postgresql/lifeboat-fence-<version>-<cluster>.json),
+        for Redis C(/var/lib/lifeboat/fence-<unit>.json).
     type: path
+  unit:
+    description: For Redis, the systemd unit of the instance.
+    type: str
+    default: redis-server
+  config_file:
+    description: For Redis, the configuration file whose C(replicaof) line V(promote) comments out.
+    type: path
+    default: /etc/redis/redis.conf
+  wait_offset:
+    description:
+      - For Redis V(promote), the replication offset the replica must have reached first (the fenced master's
+        last offset, which V(fence) returns as C(final_offset)); it waits up to O(timeout) seconds.
+    type: int
   os_user:
     description:
       - The operating-system user that runs psql and pg_controldata (through C(runuser) when the module runs as
@@ -114,7 +135,7 @@ options:
     type: bool
     default: true
   timeout:
-    description: For V(promote), seconds C(pg_promote) may wait.
+    description: For V(promote), seconds C(pg_promote) (Redis - the wait for O(wait_offset)) may wait.
     type: int
     default: 60
 attributes:
@@ -171,8 +192,12 @@ write_refused:
   type: str
 final_lsn:
   description: For V(fence), the server's last WAL position (its shutdown checkpoint), null after a crash.
-  returned: action is fence
+  returned: action is fence and engine is postgresql
   type: str
+final_offset:
+  description: For Redis V(fence), the master's replication offset once it refused writes (null when it was down).
+  returned: action is fence and engine is redis
+  type: int
 accepted:
   description: For V(probe_write), whether the server accepted the write (null in check mode).
   returned: action is probe_write
@@ -204,7 +229,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import connection_from_params, runner_for
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
+    connection_from_params, redis_from_params, runner_for)
 
 ACTIONS = {"status": "replication_status", "fence": "fence", "promote": "promote", "probe_write": "probe_write",
            "rewind": "rejoin"}
@@ -219,6 +245,9 @@ def main():
             cluster=dict(type="str", default="main"),
             data_directory=dict(type="path"),
             fence_file=dict(type="path"),
+            unit=dict(type="str", default="redis-server"),
+            config_file=dict(type="path", default="/etc/redis/redis.conf"),
+            wait_offset=dict(type="int"),
             os_user=dict(type="str", default="postgres"),
             login_host=dict(type="str"),
             login_port=dict(type="int"),
@@ -245,7 +274,7 @@ def main():
         module.fail_json(msg="engine %s cannot %s (it supports: %s)" % (
             params["engine"], params["action"],
             ", ".join(a for a, c in sorted(ACTIONS.items()) if engine.supports(c))))
-    spec = dict(params, connection=connection_from_params(params),
+    spec = dict(params, connection=connection_from_params(params), redis=redis_from_params(params),
                 source={"host": params["source_host"], "port": params["source_port"], "user": params["source_user"],
                         "password": params["source_password"]})
     runner = runner_for(module)

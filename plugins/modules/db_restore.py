@@ -20,6 +20,10 @@ description:
     archive is decompressed and read. A missing, truncated, corrupt or foreign backup fails with a
     message naming the file and the cause, and the target is not touched. For C(postgresql) the read is the
     restore into the scratch database itself (one pass over the backup, not two); check mode reads it separately.
+  - Before that, with O(signing_public_keys), the metadata's signature is checked and the signed backup id and
+    service must be the ones the file was found as; an unsigned or wrongly signed backup is refused (see
+    O(signature)), and V(latest) older than the newest backup this host signed (O(state_dir)) is refused. With a
+    verified signature the sha256 is compared even with O(skip_verify), since it binds the content to the signature.
   - An existing target is only overwritten with O(confirm=true).
   - C(postgresql) restores into a scratch database, compares every table's row count with the metadata,
     and only then renames the scratch database into place. The previous database is kept, renamed to
@@ -128,6 +132,22 @@ options:
     description: Compare the restored row counts with the metadata before putting the data in place.
     type: bool
     default: true
+  restore_roles:
+    description:
+      - C(postgresql) and C(mysql) backups keep the server's roles (PostgreSQL, with C(pg_dumpall --roles-only)) or
+        users and grants (MariaDB), encrypted like the backup. This says which the restore creates on the target
+        before the data is loaded.
+      - V(missing) creates the roles the database needs (its owner, object owners, grantees, roles with settings
+        in it, definers, and the roles they belong to and that belong to them) that do not exist on the target,
+        with their attributes, password hashes, settings and memberships. Existing roles are never changed.
+      - V(all) also creates every other role of the backup that is missing, and gives existing ones the backup's
+        attributes, password hash, settings and memberships (never the login running the restore, nor a superuser
+        role unless the login is one).
+      - V(none) leaves the server's roles alone; a restore then fails when a role it needs is missing.
+      - Role names only appear in the result (RV(roles_created), RV(roles_updated)), never passwords or hashes.
+    type: str
+    choices: [missing, all, none]
+    default: missing
   jobs:
     description:
       - Parallel C(pg_restore) workers. With V(1), a custom-format backup streams straight into the scratch
@@ -153,6 +173,7 @@ extends_documentation_fragment:
   - lifeboat.dr.connection.mongodb
   - lifeboat.dr.connection.lock
   - lifeboat.dr.connection.encryption
+  - lifeboat.dr.connection.signing
 notes:
   - Check mode verifies the backup (read only) and reports what would be restored and kept; it changes nothing.
 seealso:
@@ -196,6 +217,12 @@ backup_id:
   description: Its id.
   returned: always
   type: str
+signature:
+  description:
+    - What the signature check found, for example C(verified (SHA256:...)), C(unsigned, accepted ...)
+      or C(not checked (no signing_public_keys configured)).
+  returned: always
+  type: str
 selected_because:
   description: Why this backup was chosen.
   returned: always
@@ -226,6 +253,26 @@ restored_objects:
   returned: when O(engine=mysql) and not in check mode
   type: dict
   sample: {"views": 1, "triggers": 1, "routines": 2, "events": 1}
+database_properties:
+  description:
+    - The database-level properties given to the restored PostgreSQL database and read back before it was put in
+      place (owner, privileges, C(ALTER DATABASE ... SET) and per-role settings, comment, connection limit,
+      locale provider, extension owners), or, for MariaDB, its character set, collation and object definers.
+    - Null for a backup taken before Lifeboat recorded them.
+  returned: when O(engine=postgresql) or O(engine=mysql) and not in check mode
+  type: dict
+  sample: {"owner": "sampleapp", "privileges": "reader CONNECT, sampleapp CONNECT, sampleapp CREATE",
+           "settings": ["search_path"], "extension_owners": {"citext": "sampleapp"}}
+roles_created:
+  description: Names of the roles (MariaDB users and roles) the restore created on the target (see O(restore_roles)).
+  returned: when O(engine=postgresql) or O(engine=mysql) and not in check mode
+  type: list
+  elements: str
+roles_updated:
+  description: Names of existing roles given the backup's attributes and passwords (O(restore_roles=all)).
+  returned: when O(engine=postgresql) or O(engine=mysql) and not in check mode
+  type: list
+  elements: str
 plan:
   description: What would be done, with the safety copies' retention.
   returned: in check mode
@@ -289,6 +336,7 @@ def main():
         skip_verify=dict(type="bool", default=False),
         redis_unit=dict(type="str", default="redis-server"),
         redis_restore_type=dict(type="str", default="rdb", choices=["rdb", "aof"]),
+        restore_roles=dict(type="str", default="missing", choices=["missing", "all", "none"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[("backup", "select")],
                            supports_check_mode=True)

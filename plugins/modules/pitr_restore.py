@@ -18,7 +18,8 @@ description:
   - Chooses the newest base backup that ended before the target and refuses a target outside the recoverable
     window (end of the oldest base backup .. newest archived WAL), naming that window. It also refuses when the
     WAL archive has a gap after the chosen base backup, since recovery would stop there silently.
-  - Before anything is touched, every file of the base backup is compared with its recorded size and sha256.
+  - Before anything is touched, every file of the base backup is compared with its recorded size and sha256,
+    and with O(signing_public_keys) the signature of that record is checked.
   - Then the cluster is stopped, its data directory moved to C(<data_directory>.pre-pitr-<YYYYMMDD_HHMMSS>)
     (never deleted), the base backup unpacked and checked against its manifest with C(pg_verifybackup),
     C(restore_command), C(recovery_target_time) and C(recovery_target_action=promote) set, and the server
@@ -60,6 +61,21 @@ options:
     description: Seconds to wait for replay and promotion.
     type: int
     default: 900
+  signing_public_keys:
+    description:
+      - OpenSSH public keys trusted to have signed base backups (C(lifeboat-pitr basebackup --signing-key), the
+        role's C(postgresql_pitr_signing_key)). The chosen base backup's C(lifeboat.json), which holds every file's
+        size and sha256, must carry a valid signature bound to its id before anything is touched.
+      - Archived WAL segments are checked against their sha256 files only; they are not signed.
+    type: list
+    elements: str
+  signature:
+    description:
+      - V(required) refuses unsigned and wrongly signed base backups; V(optional) accepts unsigned ones with a
+        warning; V(ignore) checks nothing. V(auto) is V(required) when O(signing_public_keys) are given.
+    type: str
+    default: auto
+    choices: [auto, required, optional, ignore]
 attributes:
   check_mode:
     support: full
@@ -104,6 +120,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signature:
+  description: What the signature check of the base backup found, for example C(verified (SHA256:...)).
+  returned: always
+  type: str
 window:
   description: The recoverable window.
   returned: always
@@ -154,6 +174,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import signing
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import recovery
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import runner_for
@@ -170,6 +192,8 @@ def main():
         data_directory=dict(type="path"),
         confirm=dict(type="bool", default=False),
         timeout=dict(type="int", default=900),
+        signing_public_keys=dict(type="list", elements="str", no_log=False),
+        signature=dict(type="str", default="auto", choices=["auto", "required", "optional", "ignore"]),
     ), supports_check_mode=True)
     params = module.params
     name = "%d-%s" % (params["version"], params["cluster"])
@@ -178,12 +202,16 @@ def main():
     runner = runner_for(module)
     try:
         chosen = window.plan(repo, params["until"])
+        # Who took the base backup, before the plan is shown or anything is touched.
+        with signing.Signing(runner, public_keys=params["signing_public_keys"], policy=params["signature"]) as signer:
+            authenticity = base_backups.check_signature(signer, chosen["base_backup"])
     except bf.LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     win = chosen["window"]
     base = chosen["base_backup"]
     result = dict(
         changed=True, base_backup=base["base_id"], target=chosen["target_text"], executed_commands=runner.executed,
+        signature=authenticity["signature"], warnings=authenticity["warnings"],
         window={"earliest": win["earliest"].isoformat(), "latest": win["latest"].isoformat(),
                 "base_backups": win["base_backups"]},
         plan="recover cluster %s from base backup %s (ended %s) and archived WAL up to %s; move %s aside" % (

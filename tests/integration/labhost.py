@@ -35,8 +35,8 @@ def playbook(name, *extra, timeout=900):
 VENV_PYTHON = "/opt/lifeboat/venv/bin/python"
 
 
-def run_module(module, args, check=False, verbosity=0, python=None, diff=False):
-    argv = [os.path.join(BIN, "ansible"), HOST, "-m", "lifeboat.dr." + module, "-a", json.dumps(args)]
+def run_module(module, args, check=False, verbosity=0, python=None, diff=False, host=HOST):
+    argv = [os.path.join(BIN, "ansible"), host, "-m", "lifeboat.dr." + module, "-a", json.dumps(args)]
     if python:
         argv += ["-e", "ansible_python_interpreter=" + python]
     if check:
@@ -49,7 +49,7 @@ def run_module(module, args, check=False, verbosity=0, python=None, diff=False):
     start = proc.stdout.find("{")
     try:
         doc = json.loads(proc.stdout[start:])
-        result = Result(doc["plays"][0]["tasks"][0]["hosts"][HOST])
+        result = Result(doc["plays"][0]["tasks"][0]["hosts"][host])
     except (ValueError, KeyError, IndexError):
         raise AssertionError("unexpected ansible output:\n%s\n%s" % (proc.stdout, proc.stderr))
     result.output = proc.stdout + proc.stderr

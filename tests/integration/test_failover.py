@@ -52,10 +52,28 @@ def failover(report_dir, incident, *extra, ok=True):
     return _run("failover.yml", "-e", "incident=" + incident, "-e", "lifeboat_report_dir=" + report_dir, *extra, ok=ok)
 
 
+def _as_lab_up_left_it():
+    """True when app1 is the primary of PostgreSQL and Redis, db2 follows both, nothing is fenced and the
+    app uses app1: then the fixture need not run lab_replication.yml (about 30 s)."""
+    probe = ("test ! -e %s && test ! -e /var/lib/lifeboat/fence-redis-server.json && "
+             "grep -qx SAMPLEAPP_DATABASE_HOST=app1 /etc/default/sampleapp && "
+             "grep -qx SAMPLEAPP_REDIS_HOST=app1 /etc/default/sampleapp && "
+             "test \"$(systemctl is-enabled redis-server postgresql@15-main | sort -u)\" = enabled && echo yes" % FENCE)
+    if sh(probe, check=False).strip() != "yes" or pg(APP1, "SELECT pg_is_in_recovery()", check=False) != "f":
+        return False
+    streaming = pg(DB2, "SELECT status FROM pg_stat_wal_receiver", check=False) == "streaming"
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", ".lab", "secrets", "redis")) as handle:
+        password = handle.read().split()[0]
+    redis = subprocess.run(["docker", "exec", "-e", "REDISCLI_AUTH=" + password, DB2, "redis-cli", "--no-auth-warning",
+                            "info", "replication"], capture_output=True, text=True).stdout
+    return streaming and "master_link_status:up" in redis and "master_host:app1" in redis
+
+
 @pytest.fixture
 def replicated(lab, tmp_path):
     """app1 the primary, db2 streaming from it, the app on app1: as lab_up.yml leaves the lab."""
-    _run("lab_replication.yml")
+    if not _as_lab_up_left_it():
+        _run("lab_replication.yml")
     for _ in range(50):
         if pg(DB2, "SELECT status FROM pg_stat_wal_receiver") == "streaming":
             break
@@ -146,15 +164,31 @@ def test_an_unknown_incident_is_refused_by_name(replicated):
     assert proc.returncode != 0 and "unknown incident 'database_down'" in " ".join(proc.stdout.split())
 
 
+AUTO_CONF = "/var/lib/postgresql/15/main/postgresql.auto.conf"
+
+
 def test_database_failure_fences_the_primary_promotes_db2_and_loses_no_acknowledged_write(replicated):
-    writer = Writer()
-    writer.start()
-    time.sleep(2)
-    started = time.monotonic()
-    failover(replicated, "database_failure")
-    elapsed = time.monotonic() - started
-    writer.stop.set()
-    writer.join()
+    # Synchronous replication: app1 acknowledges a commit only once db2 has it.
+    pg(APP1, "ALTER SYSTEM SET synchronous_standby_names = 'db2'")
+    pg(APP1, "SELECT pg_reload_conf()")
+    for _ in range(50):
+        if pg(APP1, "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'db2'") == "sync":
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("db2 did not become a synchronous standby")
+    try:
+        writer = Writer()
+        writer.start()
+        time.sleep(2)
+        started = time.monotonic()
+        failover(replicated, "database_failure")
+        elapsed = time.monotonic() - started
+        writer.stop.set()
+        writer.join()
+    finally:
+        # app1 is fenced (stopped): the setting goes from its file, so the lab's next primary does not wait.
+        sh("sed -i '/^synchronous_standby_names/d' %s" % AUTO_CONF)
 
     # db2 is the primary and holds every write app1 acknowledged.
     assert pg(DB2, "SELECT pg_is_in_recovery()") == "f"
@@ -284,3 +318,35 @@ def test_a_unit_that_does_not_come_back_fails_with_its_journal(replicated):
         assert newest_record(replicated, "service_failure")["ok"] is False
     finally:
         sh("rm -f /etc/systemd/system/lifeboat-it-broken.service && systemctl daemon-reload")
+
+
+def test_an_unreachable_primary_is_fenced_first_when_it_answers_again(replicated, tmp_path):
+    # app1 dies with its database and Ansible cannot reach it (SSH to a TEST-NET address).
+    inventory = tmp_path / "unreachable.yml"
+    inventory.write_text("all:\n  hosts:\n    app1:\n      ansible_connection: ansible.builtin.ssh\n"
+                         "      ansible_host: 192.0.2.1\n      ansible_ssh_common_args: -o ConnectTimeout=2\n")
+    sh("systemctl stop postgresql@15-main")
+    # The app runs on app1 too: this run has none to repoint.
+    alone = json.dumps({"lifeboat_failover": {"postgresql": {"hosts": ["app1", "db2"]}}})
+    failover(replicated, "database_failure", "-i", "inventories/lab/hosts.yml", "-i", str(inventory), "-e", alone)
+    run = newest_record(replicated, "database_failure")
+    assert [(s["action"], s["host"]) for s in run["steps"]] == [
+        ("record_pending_fence", "app1"), ("promote", "db2"), ("prove_write", "db2")]
+    held = os.path.join(replicated, "fences", "app1.json")
+    with open(held) as handle:
+        assert json.load(handle)["state"] == "pending"
+    assert pg(DB2, "SELECT pg_is_in_recovery()") == "f"
+
+    # app1 comes back with its database running: a second primary. The next run fences it before
+    # anything else, keeps db2 (app1 carries the fence) and repoints the app; it fails, saying so.
+    sh("systemctl start postgresql@15-main")
+    assert pg(APP1, "SELECT pg_is_in_recovery()") == "f"
+    proc = failover(replicated, "database_failure", ok=False)
+    assert proc.returncode != 0
+    again = newest_record(replicated, "database_failure")
+    assert again["plan"]["outcome"] == "fence_only" and "keeping db2" in again["plan"]["refusal"]
+    assert [s["action"] for s in again["steps"]] == ["apply_pending_fence", "repoint_app", "restart_app",
+                                                     "check_health"]
+    assert refuses_write(APP1)[0] and not os.path.exists(held)
+    assert sh("systemctl is-enabled postgresql@15-main || true").strip() == "masked"
+    assert health()["targets"]["postgresql"] == "db2"

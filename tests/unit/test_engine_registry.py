@@ -119,9 +119,10 @@ def test_the_first_six_engines_keep_their_capabilities():
     assert ALL[:len(TODAY)] == TODAY  # the order of every choices list
     assert today("fingerprint") == today("live_counts") == today("connect") == TODAY[:5]
     assert today("integrity") == ("postgresql", "sqlite")
-    # Failover: PostgreSQL observes, fences, promotes, probes and rejoins (pg_rewind).
-    for capability in ("replication_status", "fence", "promote", "probe_write", "rejoin"):
-        assert today(capability) == ("postgresql",), capability
+    # Failover: PostgreSQL and Redis observe, fence, promote and probe; PostgreSQL rejoins (pg_rewind).
+    for capability in ("replication_status", "fence", "promote", "probe_write"):
+        assert today(capability) == ("postgresql", "redis"), capability
+    assert today("rejoin") == ("postgresql",)
 
 
 def test_module_choices_come_from_the_registry_and_match_the_documentation(monkeypatch):

@@ -121,12 +121,22 @@ def test_force_promotes_and_says_what_may_be_lost():
 
 
 def test_split_brain_keeps_the_one_the_app_uses_and_fences_the_other():
-    facts = [primary("app1", timeline=1, fence=record("app1")), primary("db2", timeline=2)]
+    facts = [primary("app1", timeline=1), primary("db2", timeline=2)]
     plan = decision.decide_failover(facts, {}, dict(APP, points_at="db2"))
     assert plan["outcome"] == "fence_only"
     assert actions(plan) == [("fence", "app1"), ("check_health", "web1")]
     assert plan["refusal"].startswith("split brain: app1 (timeline 1, 0/5000000) and db2 (timeline 2, 0/5000000) "
                                       "all accept writes; no promotion; keeping db2 (the one the application uses)")
+
+
+def test_a_host_fenced_while_unreachable_that_comes_back_writable_never_wins():
+    # app1 was fenced on the controller while unreachable, db2 promoted; the app could not be repointed.
+    facts = [primary("app1", timeline=1, fence=record("app1", state="pending")), primary("db2", timeline=2)]
+    plan = decision.decide_failover(facts, {}, dict(APP, points_at="app1"))
+    assert plan["outcome"] == "fence_only"
+    assert actions(plan) == [("apply_pending_fence", "app1"), ("repoint_app", "web1"), ("restart_app", "web1"),
+                             ("check_health", "web1")]
+    assert "keeping db2 (the only one without a fence record)" in plan["refusal"]
 
 
 def test_split_brain_by_timeline_and_undecidable():

@@ -57,10 +57,10 @@ def test_a_failed_status_stops_the_run_and_names_the_host():
 
 
 def test_app_facts_read_the_environment_file_and_map_addresses_back():
-    app = {"service": "sampleapp", "host": "app1", "database_setting": "APP_DB_HOST"}
-    text = "# comment\nAPP_DB_HOST='10.0.0.6'\nOTHER=x\n"
+    app = {"service": "sampleapp", "host": "app1", "database_setting": "APP_DB_HOST", "redis_setting": "APP_REDIS"}
+    text = "# comment\nAPP_DB_HOST='10.0.0.6'\nOTHER=x\nAPP_REDIS=app1\n"
     assert observe.app_facts(app, text, {"db2": "10.0.0.6"}) == {"service": "sampleapp", "host": "app1",
-                                                                 "points_at": "db2"}
+                                                                 "points_at": "db2", "redis_points_at": "app1"}
     assert observe.app_facts(app, "", {})["points_at"] is None
     assert observe.app_facts(None, text) is None
 
@@ -91,3 +91,30 @@ def test_rejoin_refuses_without_one_primary_or_for_the_primary_itself():
 def test_rejoin_of_a_streaming_replica_does_nothing():
     plan = observe.rejoin_target([REPLICA, PRIMARY], "db2", {"app1": "10.0.0.5"})
     assert plan["outcome"] == "nothing" and plan["refusal"] is None
+
+
+REDIS_MASTER = {"item": "app1", "facts": {"fence": None, "running": True,
+                                          "info": {"role": "master", "master_repl_offset": 900, "replicas": []}},
+                "details": {"unit_active": "active"}}
+REDIS_DOWN = {"item": "app1", "facts": {"fence": None, "running": False, "info": None},
+              "details": {"unit_active": "failed"}}
+REDIS_REPLICA = {"item": "db2", "facts": {"fence": None, "running": True, "info": {
+    "role": "replica", "master_link_status": "down", "master_link_down_since_seconds": 3, "slave_repl_offset": 900,
+    "slave_priority": 100, "master_sync_in_progress": 0, "replicas": []}}, "details": {}}
+
+
+def test_redis_facts_keep_a_down_instance_reachable_and_take_held_fences():
+    facts = observe.redis_facts([REDIS_DOWN, REDIS_REPLICA])
+    assert [(f["host"], f["reachable"], f["running"]) for f in facts] == [("app1", True, False), ("db2", True, True)]
+    held = observe.redis_facts([{"item": "app1", "unreachable": True}, REDIS_REPLICA], held={"app1": FENCE})
+    assert held[0] == {"host": "app1", "reachable": False, "info": None, "fence": FENCE, "running": None}
+
+
+def test_a_down_redis_master_is_fenced_in_place_and_its_replica_promoted():
+    from ansible_collections.lifeboat.dr.plugins.module_utils.failover import redis_decision, steps
+    plan = redis_decision.redis_decision(observe.redis_facts([REDIS_DOWN, REDIS_REPLICA]))
+    assert plan["outcome"] == "failover" and plan["old_primary"] == "app1"
+    assert steps.actions(plan) == [("fence", "app1"), ("promote", "db2"), ("prove_write", "db2")]
+    running = observe.redis_facts([REDIS_MASTER, dict(REDIS_REPLICA, facts=dict(REDIS_REPLICA["facts"], info=dict(
+        REDIS_REPLICA["facts"]["info"], master_link_status="up")))])
+    assert steps.actions(redis_decision.redis_decision(running))[:2] == [("fence", "app1"), ("promote", "db2")]

@@ -104,7 +104,7 @@ def test_split_brain_and_second_run():
              {"host": "db2", "reachable": True, "info": promoted}]
     plan = redis_decision(hosts, {}, dict(APP, redis_points_at="db2"))
     assert plan["outcome"] == "fence_only"
-    assert actions(plan) == [("apply_pending_fence", "app1"), ("fence", "app1"), ("check_health", "web1")]
+    assert actions(plan) == [("apply_pending_fence", "app1"), ("check_health", "web1")]  # one fence step, not two
     hosts[0] = {"host": "app1", "reachable": False, "fence": pending}
     plan = redis_decision(hosts, {}, dict(APP, redis_points_at="db2"))
     assert plan["outcome"] == "already_promoted"

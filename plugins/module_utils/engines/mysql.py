@@ -14,14 +14,24 @@ command line.
 
 Restore never writes into the target first: the dump is loaded into a
 scratch database and checked against the metadata (rows per table, views,
-triggers, routines, events). Only then is the target saved to a safety dump
+triggers, routines, events, the database's character set and collation, and
+every object's definer). Only then is the target saved to a safety dump
 and replaced by loading the same verified stream.
+
+Users: the accounts the database needs (definers and grantees) are kept with
+each backup (``SHOW CREATE USER`` and ``SHOW GRANTS``, compressed and
+encrypted like the backup, as the metadata's ``sealed``), and a restore
+creates the missing ones (``restore_roles``). Password hashes travel on stdin
+only, never in argv, results or messages.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -50,6 +60,23 @@ _OBJECTS = {
     "routines": re.compile(rb"^CREATE (?:DEFINER=\S+ )?(?:FUNCTION|PROCEDURE) "),
 }
 _COMPLETED = b"-- Dump completed"
+RESTORE_ROLES = ("missing", "all", "none")
+# Accounts every server has (or that belong to the server, not to a database): never backed up or changed.
+SYSTEM_ACCOUNTS = (("root", "localhost"), ("mariadb.sys", "localhost"), ("mysql", "localhost"), ("PUBLIC", ""))
+_MARK = "__lifeboat_account__"
+_SECRETS = (re.compile(r"(PASSWORD|USING|AS)\s+'(?:[^'\\]|\\.|'')*'", re.I), re.compile(r"\*[0-9A-Fa-f]{40}"))
+DEFINERS_SQL = (
+    "SELECT 'view', TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {db} UNION ALL "
+    "SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME, DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {db} "
+    "UNION ALL SELECT 'trigger', TRIGGER_NAME, DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {db} "
+    "UNION ALL SELECT 'event', EVENT_NAME, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {db} "
+    "ORDER BY 1, 2"
+)
+GRANTEES_SQL = (
+    "SELECT GRANTEE FROM information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = {db} UNION "
+    "SELECT GRANTEE FROM information_schema.TABLE_PRIVILEGES WHERE TABLE_SCHEMA = {db} UNION "
+    "SELECT GRANTEE FROM information_schema.COLUMN_PRIVILEGES WHERE TABLE_SCHEMA = {db}"
+)
 
 
 def quote_ident(name):
@@ -170,7 +197,174 @@ def database_info(runner, client, database):
     if not rows:
         raise LifeboatError("MariaDB database %s does not exist" % database)
     charset, collation, version = rows[0]
-    return {"name": database, "charset": charset, "collation": collation, "server_version": version}
+    return {"name": database, "charset": charset, "collation": collation, "server_version": version,
+            "definers": definers(runner, client, database)}
+
+
+def definers(runner, client, database):
+    """``[[kind, name, definer]]`` of every view, routine, trigger and event of ``database``."""
+    return [list(row) for row in client.query(runner, DEFINERS_SQL.format(db=quote_literal(database)))]
+
+
+def account(text):
+    """``user@host`` (a DEFINER) or ``'user'@'host'`` (a GRANTEE) -> ``(user, host)``."""
+    match = re.match(r"^'((?:[^']|'')*)'@'((?:[^']|'')*)'$", text)
+    if match:
+        return match.group(1).replace("''", "'"), match.group(2).replace("''", "'")
+    user, _sep, host = text.rpartition("@")
+    return (user, host) if _sep else (text, "")
+
+
+def account_name(user, host):
+    return "%s@%s" % (user, host) if host else user
+
+
+def account_literal(user, host):
+    return quote_literal(user) + ("@" + quote_literal(host) if host else "")
+
+
+def scrub(text):
+    """``text`` without password hashes or authentication strings."""
+    text = _SECRETS[0].sub(lambda m: "%s '<redacted>'" % m.group(1), text)
+    return _SECRETS[1].sub("<redacted>", text)
+
+
+def _unescape(value):
+    # mariadb --batch escapes backslash, tab, newline and NUL in values.
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), value)
+
+
+def referenced_accounts(runner, client, database, found_definers):
+    names = set(account(row[2]) for row in found_definers)
+    names |= set(account(row[0]) for row in client.query(runner, GRANTEES_SQL.format(db=quote_literal(database))))
+    return sorted([list(name) for name in names])
+
+
+def capture_accounts(runner, client):
+    """Every account's ``SHOW CREATE USER`` (roles: ``CREATE ROLE``) and ``SHOW GRANTS``, as a JSON list."""
+    rows = client.query(runner, "SELECT User, Host, is_role FROM mysql.user ORDER BY User, Host")
+    script = []
+    accounts = []
+    for user, host, is_role in rows:
+        if (user, host) in SYSTEM_ACCOUNTS or (user == "" and is_role != "Y"):
+            continue
+        role = is_role == "Y"
+        accounts.append({"user": user, "host": "" if role else host, "role": role})
+        target = quote_ident(user) if role else account_literal(user, host)
+        script.append("SELECT '%s';" % _MARK)
+        if not role:
+            script.append("SHOW CREATE USER %s;" % target)
+        script.append("SELECT '%s';" % _MARK)
+        script.append("SHOW GRANTS FOR %s;" % target)
+    if not accounts:
+        return accounts
+    out = runner.run(client.argv(runner, "mariadb", "--batch", "--skip-column-names"),
+                     input_bytes="\n".join(script).encode("utf-8")).decode("utf-8")
+    parts = out.split(_MARK + "\n")[1:]
+    for index, entry in enumerate(accounts):
+        create = [_unescape(line) for line in parts[2 * index].splitlines() if line]
+        grants = [_unescape(line) for line in parts[2 * index + 1].splitlines() if line]
+        entry["create"] = create[0] if create else "CREATE ROLE %s" % quote_ident(entry["user"])
+        entry["grants"] = grants
+    return accounts
+
+
+def seal_accounts(runner, conn, database, tail, found_definers):
+    """The accounts record of the metadata: the referenced names, and every account sealed through ``tail``."""
+    with Client(conn) as client:
+        referenced = referenced_accounts(runner, client, database, found_definers)
+        try:
+            accounts = capture_accounts(runner, client)
+        except LifeboatError as exc:
+            return {"captured": False, "referenced": referenced, "reason": scrub(str(exc))}
+    plain = json.dumps(accounts, sort_keys=True).encode("utf-8")
+    sealed = []
+    if tail:
+        runner.pipeline(tail, input_bytes=plain, sink=sealed.append)
+    data = b"".join(sealed) if tail else plain
+    return {"captured": True, "referenced": referenced, "names": [account_name(a["user"], a["host"]) for a in accounts],
+            "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "sealed": base64.b64encode(data).decode("ascii")}
+
+
+def open_accounts(runner, head, path, record):
+    data = base64.b64decode(record["sealed"])
+    if len(data) != record.get("size") or hashlib.sha256(data).hexdigest() != record.get("sha256"):
+        raise LifeboatError("the users kept in the metadata fail their checksum: they were altered")
+    stages = [argv[:-1] if argv and argv[-1] == path else argv for argv in head]
+    try:
+        return json.loads(runner.pipeline(stages, input_bytes=data, capture=True).decode("utf-8"))
+    except (LifeboatError, ValueError) as exc:
+        raise LifeboatError("the users kept in the metadata cannot be read: %s" % scrub(str(exc)))
+
+
+def _retarget(statement, source, target):
+    """A grant on the backed-up database becomes a grant on the restore's target."""
+    if not source or source == target:
+        return statement
+    return statement.replace(" ON %s." % quote_ident(source), " ON %s." % quote_ident(target))
+
+
+def account_plan(accounts, referenced, existing, login, mode, source, target):
+    """``(statements, created, updated)`` for ``restore_roles`` ``mode`` (see the module's documentation)."""
+    if mode not in RESTORE_ROLES:
+        raise LifeboatError("restore_roles must be one of %s, not %r" % (", ".join(RESTORE_ROLES), mode))
+    if mode == "none":
+        return [], [], []
+    wanted = set(tuple(name) for name in referenced)
+    existing = set(tuple(name) for name in existing)
+    sql, created, updated = [], [], []
+    # Roles first: a user's grants may name one.
+    for entry in sorted(accounts, key=lambda item: not item["role"]):
+        key = (entry["user"], entry["host"])
+        if mode == "missing" and key not in wanted:
+            continue
+        if key in existing:
+            if mode != "all" or entry["user"] == login:
+                continue
+            if not entry["role"]:
+                sql.append(re.sub(r"^CREATE USER", "ALTER USER", entry["create"]))
+            updated.append(account_name(*key))
+        else:
+            sql.append(entry["create"])
+            created.append(account_name(*key))
+        sql += [_retarget(grant, source, target) for grant in entry["grants"]]
+    return sql, created, updated
+
+
+def restore_accounts(runner, conn, head, path, meta, target, mode):
+    content = meta["content"]
+    record = content.get("accounts") or {}
+    result = {"roles_created": [], "roles_updated": []}
+    if mode == "none" or not record.get("captured"):
+        if mode != "none" and record:
+            result["roles_not_in_backup"] = record.get("reason") or "not captured"
+        return result
+    accounts = open_accounts(runner, head, path, record)
+    with Client(conn) as client:
+        existing = [list(row) for row in client.query(runner, "SELECT User, Host FROM mysql.user")]
+        sql, created, updated = account_plan(accounts, record.get("referenced") or [], existing,
+                                             conn.get("user"), mode, content.get("database", {}).get("name"), target)
+        if sql:
+            try:
+                client.query(runner, "".join(statement + ";\n" for statement in sql))
+            except LifeboatError as exc:
+                raise LifeboatError("the users %s could not be created or updated: %s" % (
+                    ", ".join(created + updated), scrub(str(exc))))
+    result.update(roles_created=created, roles_updated=updated)
+    return result
+
+
+def compare_database(expected, actual):
+    """Character set, collation and definers of a restored database against the metadata's."""
+    problems = []
+    for key in ("charset", "collation"):
+        if expected.get(key) and expected[key] != actual.get(key):
+            problems.append("%s is %s, the backup has %s" % (key, actual.get(key), expected[key]))
+    if "definers" in expected and sorted(map(tuple, expected["definers"])) != sorted(
+            map(tuple, actual.get("definers", []))):
+        missing = sorted(set(map(tuple, expected["definers"])) - set(map(tuple, actual.get("definers", []))))
+        problems.append("definers differ: %s" % ", ".join("%s %s by %s" % item for item in missing[:10]))
+    return problems
 
 
 def dump(runner, conn, database, sink, tail):
@@ -183,7 +377,8 @@ def dump(runner, conn, database, sink, tail):
     counter.finish()
     if not counter.completed:
         raise LifeboatError("mariadb-dump output ends without its completion line; the dump is incomplete")
-    return {"tables": counter.tables, "objects": counter.objects, "database": info}
+    return {"tables": counter.tables, "objects": counter.objects, "database": info,
+            "accounts": seal_accounts(runner, conn, database, tail, info["definers"])}
 
 
 def check_archive(runner, head, meta):
@@ -250,7 +445,7 @@ def load_into_scratch(runner, conn, head, meta, target, check):
         try:
             runner.pipeline(head + [client.load_argv(runner, scratch)])
             tables, objects = contents(runner, client, scratch)
-            check(tables, objects, "scratch database %s" % scratch)
+            check(tables, objects, "scratch database %s" % scratch, database_info(runner, client, scratch))
         finally:
             _drop(runner, client, scratch)
     return tables, objects
@@ -304,7 +499,7 @@ def replace(runner, conn, head, meta, target):
         _drop(runner, client, target)
         _create(runner, client, target, info)
         runner.pipeline(head + [client.load_argv(runner, target)])
-        return contents(runner, client, target)
+        return contents(runner, client, target) + (database_info(runner, client, target),)
 
 
 def fingerprint(runner, conn, database):
@@ -343,6 +538,8 @@ class MySQL(Engine):
 
     def check_archive(self, runner, head, meta, path):
         check_archive(runner, head, meta)
+        if (meta["content"].get("accounts") or {}).get("captured"):
+            open_accounts(runner, head, path, meta["content"]["accounts"])
 
     def describe_target(self, spec):
         return spec.get("database")
@@ -355,18 +552,33 @@ class MySQL(Engine):
         conn = spec["mysql"]
         expected_objects = meta["content"].get("objects", {})
 
-        def check(tables, objects, where, untouched=True):
+        info = meta["content"].get("database", {})
+
+        def check(tables, objects, where, actual, untouched=True):
             job.check_rows(tables, where, untouched)
             problems = compare_objects(expected_objects, objects)
             if problems and job.verify_rows:
                 raise LifeboatError("restored objects in %s do not match the backup's metadata%s: %s" % (
                     where, ", target left untouched" if untouched else "", "; ".join(problems)))
+            problems = compare_database(info, actual)
+            if problems:
+                raise LifeboatError("restored database %s is not what the backup holds%s: %s" % (
+                    where, ", target left untouched" if untouched else "", "; ".join(problems)))
 
         load_into_scratch(runner, conn, head, meta, target, check)
+        try:
+            users = restore_accounts(runner, conn, head, job.backup, meta, target,
+                                     spec.get("restore_roles") or "missing")
+        except LifeboatError as exc:
+            raise LifeboatError("backup %s: the users it needs could not be restored (%s was not touched): %s" % (
+                job.backup, target, exc))
         kept = keep_safety_dump(runner, conn, target, job) if job.safety else None
-        tables, objects = replace(runner, conn, head, meta, target)
-        check(tables, objects, "%s (previous data in %s)" % (target, kept or "no safety copy"), untouched=False)
-        return {"safety_copy": kept, "restored_rows": tables, "restored_objects": objects}
+        tables, objects, actual = replace(runner, conn, head, meta, target)
+        check(tables, objects, "%s (previous data in %s)" % (target, kept or "no safety copy"), actual, untouched=False)
+        properties = {"charset": actual["charset"], "collation": actual["collation"],
+                      "definers": sorted(set(row[2] for row in actual["definers"]))} if "definers" in info else None
+        return dict(users, safety_copy=kept, restored_rows=tables, restored_objects=objects,
+                    database_properties=properties)
 
     def safety_copies(self, runner, spec, target):
         return safety_dumps(spec["backup_root"], spec["service"], target)

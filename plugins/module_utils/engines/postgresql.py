@@ -8,15 +8,20 @@ transaction whose snapshot is exported and handed to pg_dump, so the counts
 describe exactly the data in the dump.
 
 Restore never writes into the target first: it restores into a scratch
-database, checks it against the metadata, and only then swaps names. The old
-database survives as the safety copy.
+database, checks it against the metadata, gives it the database-level
+properties the dump recorded (postgresql_fidelity.py), and only then swaps
+names. The old database survives as the safety copy. The roles the database
+needs are backed up with it and created on the target when missing.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import glob
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -25,6 +30,7 @@ import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql_fidelity as fidelity
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql_replication as replication
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
@@ -45,16 +51,16 @@ TABLES_SQL = (
 _ROW_HASH = "coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0)"
 DATABASE_SQL = (
     "SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype, "
-    "current_setting('server_version') FROM pg_database WHERE datname = current_database()"
+    "current_setting('server_version'), current_setting('server_version_num') "
+    "FROM pg_database WHERE datname = current_database()"
 )
-
-
-def quote_ident(name):
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value):
-    return "'" + value.replace("'", "''") + "'"
+LOGIN_SQL = (
+    "SELECT json_build_object('login', current_user, 'superuser', (SELECT rolsuper FROM pg_roles "
+    "WHERE rolname = current_user), 'member', (SELECT json_object_agg(rolname, pg_has_role(current_user, oid, "
+    "'MEMBER')) FROM pg_roles))::text"
+)
+quote_ident = fidelity.quote_ident
+quote_literal = fidelity.quote_literal
 
 
 class Connection:
@@ -153,7 +159,8 @@ def dump(runner, conn, database, out_file, work_dir, tail, fmt="custom", jobs=1)
     try:
         session.ask("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot = session.ask("SELECT pg_export_snapshot()")[0][0]
-        owner, encoding, collate, ctype, version = session.ask(DATABASE_SQL)[0]
+        owner, encoding, collate, ctype, version, version_num = session.ask(DATABASE_SQL)[0]
+        properties = fidelity.database_properties(session.ask, database, int(version_num))
         counts = table_counts(session.ask)
         base = [pg_dump, "--snapshot=%s" % snapshot, "-Z0", "--no-password"] + conn.args(database)
         if fmt == "custom":
@@ -166,12 +173,86 @@ def dump(runner, conn, database, out_file, work_dir, tail, fmt="custom", jobs=1)
             runner.pipeline([tar] + tail, sink=out_file.write)
     finally:
         session.close()
+    referenced = properties.pop("referenced_roles")
     return {
         "tables": counts,
         "database": {"name": database, "owner": owner, "encoding": encoding, "lc_collate": collate,
-                     "lc_ctype": ctype, "server_version": version},
+                     "lc_ctype": ctype, "server_version": version, "properties": properties},
         "format": fmt,
+        "roles": capture_roles(runner, conn, database, tail, referenced),
     }
+
+
+def capture_roles(runner, conn, database, tail, referenced):
+    """``pg_dumpall --roles-only`` through ``tail`` (compressed, encrypted), kept as the metadata's ``sealed``.
+
+    Reading password hashes needs a superuser or SELECT on pg_authid (``pg_read_all_data`` has it);
+    without, the roles are kept without passwords, and without even that, the record says why.
+    """
+    # pg_dumpall's -d is a connection string; -l names the database to connect to.
+    base = [runner.binary("pg_dumpall"), "--roles-only", "--no-password"] + conn.args(database)[:-2] + ["-l", database]
+    reason = None
+    for extra, passwords in (([], True), (["--no-role-passwords"], False)):
+        sealed, plain = [], []
+        try:
+            runner.pipeline([base + extra] + tail, sink=sealed.append, tap=(0, plain.append), env=conn.env())
+        except LifeboatError as exc:
+            reason = fidelity.scrub(str(exc))
+            continue
+        data = b"".join(sealed)
+        roles, _memberships = fidelity.parse_roles(b"".join(plain).decode("utf-8", "replace"))
+        return {"captured": True, "passwords": passwords, "referenced": referenced, "names": sorted(roles),
+                "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                "sealed": base64.b64encode(data).decode("ascii")}
+    return {"captured": False, "referenced": referenced, "reason": reason}
+
+
+def stdin_stages(head, path):
+    """The reader stages of ``head`` reading stdin instead of the backup ``path`` (same decryption and
+    decompression): how the sealed roles are opened."""
+    return [argv[:-1] if argv and argv[-1] == path else argv for argv in head]
+
+
+def open_roles(runner, head, path, record):
+    """The roles SQL from a backup's ``roles`` record; raise when it was altered or cannot be read."""
+    data = base64.b64decode(record["sealed"])
+    if len(data) != record.get("size") or hashlib.sha256(data).hexdigest() != record.get("sha256"):
+        raise LifeboatError("the roles kept in the metadata fail their checksum: they were altered")
+    try:
+        return runner.pipeline(stdin_stages(head, path), input_bytes=data, capture=True).decode("utf-8")
+    except LifeboatError as exc:
+        raise LifeboatError("the roles kept in the metadata cannot be read: %s" % fidelity.scrub(str(exc)))
+
+
+def login_facts(runner, conn):
+    return json.loads(query(runner, conn, conn.maintenance_db, LOGIN_SQL)[0][0])
+
+
+def restore_roles(runner, conn, head, path, content, mode):
+    """Create the roles the database needs that the target lacks (``missing``), or all (``all``)."""
+    record = content.get("roles") or {}
+    result = {"roles_created": [], "roles_updated": []}
+    if mode == "none" or not record.get("captured"):
+        if mode != "none" and record:
+            result["roles_not_in_backup"] = record.get("reason") or "not captured"
+        return result
+    roles, memberships = fidelity.parse_roles(open_roles(runner, head, path, record))
+    facts = login_facts(runner, conn)
+    wanted = fidelity.needed_roles(record.get("referenced") or [], roles, memberships)
+    sql, created, updated, skipped = fidelity.role_plan(roles, memberships, wanted, set(facts["member"]),
+                                                        facts["login"], facts["superuser"], mode)
+    if sql:
+        try:
+            query(runner, conn, conn.maintenance_db, fidelity.script(sql))
+        except LifeboatError as exc:
+            raise LifeboatError("the roles %s could not be created or updated (nothing was changed): %s" % (
+                ", ".join(created + updated), fidelity.scrub(str(exc))))
+    result.update(roles_created=created, roles_updated=updated)
+    if skipped:
+        result["roles_skipped"] = skipped
+    if created and not record.get("passwords"):
+        result["roles_without_password"] = created
+    return result
 
 
 def check_archive(runner, head, fmt, work_dir):
@@ -255,28 +336,84 @@ def restore_into_scratch(runner, conn, head, meta, target, work_dir, jobs=1):
     create = "CREATE DATABASE %s TEMPLATE template0" % quote_ident(scratch)
     if info.get("owner"):
         create += " OWNER %s" % quote_ident(info["owner"])
-    if info.get("encoding"):
-        create += " ENCODING %s LC_COLLATE %s LC_CTYPE %s" % (
-            quote_literal(info["encoding"]), quote_literal(info["lc_collate"]), quote_literal(info["lc_ctype"]))
+    create += fidelity.create_options(info)
     query(runner, conn, admin, create)
     try:
+        # Extensions owned by another role than the login are created first, as that role.
+        facts = login_facts(runner, conn)
+        plan, refused = fidelity.extension_plan(info.get("properties") or {}, facts["login"],
+                                                lambda role: facts["member"].get(role, False))
+        if plan:
+            query(runner, conn, scratch, "BEGIN;\n" + "".join(s + ";\n" for s in fidelity.extension_sql(plan))
+                  + "COMMIT;\n")
         pg_restore = [runner.binary("pg_restore"), "--exit-on-error", "--no-password"] + conn.args(scratch)
         if content.get("format", "custom") == "custom" and jobs <= 1:
-            runner.pipeline(head + [pg_restore + ["--single-transaction"]], env=conn.env())
+            listing = _toc_list(runner, plan, work_dir, lambda argv: runner.pipeline(head + [argv], capture=True))
+            try:
+                runner.pipeline(head + [pg_restore + ["--single-transaction"] + listing], env=conn.env())
+            finally:
+                _remove_list(listing)
         else:
             # pg_restore -j needs a seekable archive: unpack the directory format, or spool the custom one.
             directory = content.get("format") == "directory"
             unpacked = (_unpack if directory else _spool)(runner, head, work_dir)
             try:
                 archive = unpacked if directory else os.path.join(unpacked, SPOOLED)
-                runner.run(pg_restore + ["-j", str(jobs), archive], env=conn.env())
+                listing = _toc_list(runner, plan, unpacked, lambda argv: runner.run(argv + [archive]))
+                runner.run(pg_restore + ["-j", str(jobs)] + listing + [archive], env=conn.env())
             finally:
                 shutil.rmtree(unpacked, ignore_errors=True)
         counts = table_counts(lambda sql: query(runner, conn, scratch, sql))
     except BaseException:
         drop_database(runner, conn, scratch)
         raise
-    return scratch, counts
+    return scratch, counts, refused
+
+
+def _toc_list(runner, plan, directory, read_toc):
+    """``["-L", file]`` leaving out the CREATE SCHEMA of schemas created with an extension beforehand."""
+    if not fidelity.needs_toc(plan):
+        return []
+    listing, _dropped = fidelity.filter_toc(read_toc([runner.binary("pg_restore"), "-l"]).decode("utf-8"), plan)
+    handle, path = tempfile.mkstemp(prefix=".lifeboat-toc-", dir=directory)
+    with os.fdopen(handle, "w") as out:
+        out.write(listing)
+    return ["-L", path]
+
+
+def _remove_list(listing):
+    if listing:
+        try:
+            os.unlink(listing[1])
+        except OSError:
+            pass
+
+
+def apply_properties(runner, conn, scratch, info, refused):
+    """Give ``scratch`` the recorded database-level properties and read them back; return the summary."""
+    props = info.get("properties")
+    if not props:
+        return None  # a backup from before properties were recorded
+    expected = dict(props, extensions=[e for e in props.get("extensions") or [] if e not in refused])
+    version = int(query(runner, conn, scratch, "SELECT current_setting('server_version_num')")[0][0])
+    restored = fidelity.database_properties(lambda sql: query(runner, conn, scratch, sql), scratch, version)
+    sql = fidelity.apply_sql(scratch, props)
+    if sql:
+        query(runner, conn, conn.maintenance_db, "BEGIN;\n" + "".join(s + ";\n" for s in sql) + "COMMIT;\n")
+    after = fidelity.database_properties(lambda sql: query(runner, conn, conn.maintenance_db, sql), scratch, version)
+    after["extensions"] = restored["extensions"]
+    if version < 150000:
+        expected.pop("locale_provider", None)
+        expected.pop("icu_locale", None)
+    problems = fidelity.compare_properties(expected, after)
+    if problems:
+        raise LifeboatError("the database-level properties of scratch database %s differ from the backup's: %s"
+                            % (scratch, "; ".join(problems)))
+    shown = fidelity.summary(expected)
+    if refused:
+        shown["extension_owners_not_restored"] = dict(
+            (e["name"], "owned by %s in the backup; the login cannot SET ROLE to it" % e["owner"]) for e in refused)
+    return shown
 
 
 def drop_database(runner, conn, name):
@@ -383,6 +520,8 @@ class PostgreSQL(Engine):
 
     def check_archive(self, runner, head, meta, path):
         check_archive(runner, head, meta["content"].get("format", "custom"), os.path.dirname(path))
+        if (meta["content"].get("roles") or {}).get("captured"):
+            open_roles(runner, head, path, meta["content"]["roles"])
 
     def describe_target(self, spec):
         return spec.get("database")
@@ -395,17 +534,27 @@ class PostgreSQL(Engine):
         conn = spec["connection"]
         safety = job.safety and safety_name(target, job.stamp)
         try:
-            scratch, counts = restore_into_scratch(runner, conn, head, meta, target, job.work_dir, spec.get("jobs", 1))
+            roles = restore_roles(runner, conn, head, job.backup, meta["content"],
+                                  spec.get("restore_roles") or "missing")
+        except LifeboatError as exc:
+            raise LifeboatError("backup %s: the roles it needs could not be restored (%s was not touched): %s" % (
+                job.backup, target, exc))
+        try:
+            scratch, counts, refused = restore_into_scratch(runner, conn, head, meta, target, job.work_dir,
+                                                            spec.get("jobs", 1))
         except LifeboatError as exc:
             raise LifeboatError("backup %s did not restore into a scratch database (dropped again; %s was not "
                                 "touched): %s" % (job.backup, target, exc))
         try:
             job.check_rows(counts, "scratch database %s" % scratch)
-        except LifeboatError:
+            properties = apply_properties(runner, conn, scratch, meta["content"].get("database", {}), refused)
+        except LifeboatError as exc:
             drop_database(runner, conn, scratch)
-            raise
+            if "left untouched" in str(exc):
+                raise
+            raise LifeboatError("%s (scratch database dropped, %s was not touched)" % (exc, target))
         swap_in(runner, conn, scratch, target, safety or None)
-        return {"safety_copy": safety or None, "restored_rows": counts}
+        return dict(roles, safety_copy=safety or None, restored_rows=counts, database_properties=properties)
 
     def safety_copies(self, runner, spec, target):
         return safety_databases(runner, spec["connection"], target)

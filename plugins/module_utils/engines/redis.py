@@ -30,6 +30,7 @@ from inspect import signature
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.engines import redis_replication as replication
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines.base import HASH_MODULUS, Engine
 
 try:  # redis-py: Debian's python3-redis on hosts (4.3 on bookworm), PyPI's redis on the controller
@@ -592,6 +593,19 @@ class Redis(Engine):
 
     def fingerprint(self, runner, spec):
         return fingerprint(spec["redis"])
+
+    # Replication (redis_replication.py): the failover playbook's steps on one instance.
+    def replication_status(self, runner, spec):
+        return replication.status(runner, spec)
+
+    def fence(self, runner, spec, check_mode=False):
+        return replication.fence(runner, spec, spec["fence_record"], check_mode)
+
+    def promote(self, runner, spec, check_mode=False):
+        return replication.promote(runner, spec, check_mode)
+
+    def probe_write(self, runner, spec, check_mode=False):
+        return replication.probe_write(runner, spec, check_mode)
 
 
 ENGINE = Redis()

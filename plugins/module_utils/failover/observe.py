@@ -88,24 +88,51 @@ def postgresql_facts(observed, addresses=None, held=None):
     return out
 
 
-def app_facts(app, env_text, addresses=None):
-    """``{"service", "host", "points_at"}``: which host the application's environment file names.
+def redis_facts(observed, held=None):
+    """The Redis host facts ``redis_decision`` reads (``{"host", "reachable", "info", "fence", "running"}``).
 
-    ``app``: the inventory's application entry (``service``, ``host``, ``database_setting``);
-    ``env_text``: its environment file's content (``KEY=value`` lines; quotes stripped).
-    The value is mapped back to an inventory name through ``addresses`` (``{name: address}``).
+    ``observed`` as for ``postgresql_facts`` (a registered loop of ``db_replication engine=redis
+    action=status``); ``held``: ``{host: fence record}`` the controller keeps for unreachable hosts.
+    """
+    held = dict(held or {})
+    if isinstance(observed, list):
+        observed = from_results(observed)
+    out = []
+    for host in sorted(observed or {}):
+        seen = observed[host]
+        if not seen.get("reachable"):
+            out.append({"host": host, "reachable": False, "info": None, "fence": held.get(host), "running": None})
+            continue
+        if not seen.get("status"):
+            raise LifeboatError("%s answered but reported no Redis status" % host)
+        facts = seen["status"]["facts"]
+        out.append({"host": host, "reachable": True, "info": facts.get("info"),
+                    "fence": facts.get("fence") or held.get(host), "running": bool(facts.get("running"))})
+    return out
+
+
+def app_facts(app, env_text, addresses=None):
+    """``{"service", "host", "points_at", "redis_points_at"}``: which hosts the application's environment
+    file names for its database and its Redis.
+
+    ``app``: the inventory's application entry (``service``, ``host``, ``database_setting``,
+    ``redis_setting``); ``env_text``: its environment file's content (``KEY=value`` lines; quotes
+    stripped). Values are mapped back to inventory names through ``addresses`` (``{name: address}``).
     """
     if not app:
         return None
-    setting = app.get("database_setting")
-    value = None
+    values = {}
     for line in (env_text or "").splitlines():
         key, sep, rest = line.strip().partition("=")
-        if sep and key.strip() == setting:
-            value = rest.strip().strip("'\"") or None
+        if sep:
+            values[key.strip()] = rest.strip().strip("'\"") or None
     names = _names(addresses)
+
+    def host_of(setting):
+        value = values.get(setting) if setting else None
+        return names.get(value, value) if value else None
     return {"service": app.get("service"), "host": app.get("host"),
-            "points_at": names.get(value, value) if value else None}
+            "points_at": host_of(app.get("database_setting")), "redis_points_at": host_of(app.get("redis_setting"))}
 
 
 def _names(addresses):

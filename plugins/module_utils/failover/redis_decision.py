@@ -44,10 +44,11 @@ def normalize(hosts, policy):
         info = facts.get("info")
         if isinstance(info, (str, bytes)):
             info = redis_info.parse_info_replication(info)
-        if facts["reachable"] and not info:
+        if facts["reachable"] and not info and facts.get("running") is not False:
             raise LifeboatError("%s is reachable but its INFO replication is missing" % facts["host"])
-        role = info["role"] if facts["reachable"] else "unknown"
-        if role == "master" and fence_state(facts.get("fence")) == "applied":
+        # A host that answers while its Redis does not (running false) is "down": it can be fenced in place.
+        role = (info["role"] if info else "down") if facts["reachable"] else "unknown"
+        if role in ("master", "down") and fence_state(facts.get("fence")) == "applied":
             role = "fenced"
         out.append({"host": facts["host"], "reachable": facts["reachable"], "info": info or {}, "role": role,
                     "fence": facts.get("fence")})
@@ -104,7 +105,7 @@ def redis_decision(hosts, policy=None, app=None, backup=None):
         return steps.continue_promoted(plan, hosts, masters[0], describe(masters[0]), SERVICE, app, writer="master")
     old = masters[0] if masters else next((h for h in hosts if h["host"] == policy["master"]), None)
     if old is None:
-        away = [h for h in hosts if h["role"] in ("unknown", "fenced")]
+        away = [h for h in hosts if h["role"] in ("unknown", "fenced", "down")]
         old = away[0] if len(away) == 1 else None
     if old is None:
         return steps.refuse(plan, "cannot tell which host was the Redis master: none answers as master and the "

@@ -86,7 +86,7 @@ def fence_old(plan, old, successor, service):
                              "first when it answers" % (old["host"], old["fence"].get("time")))
     else:
         plan["steps"].append(step(RECORD_PENDING_FENCE, old["host"],
-                                  "%s is unreachable: record its fence on the controller and on %s, to be "
+                                  "%s is unreachable: record its fence on the controller (naming %s), to be "
                                   "applied before anything else when it answers again" % (old["host"], successor),
                                   successor=successor))
 
@@ -111,17 +111,19 @@ def app_steps(plan, app, target, service):
 def choose_survivor(primaries, candidate, app, service, newest=None, label="timeline"):
     """Which of several writable hosts (split brain) to keep, and why; ``(None, None)`` when nothing tells.
 
-    In order: the candidate the operator named, the one the application uses, the only one
-    without a fence record, the single newest by ``newest(host)`` (its ``label``, e.g. the timeline).
+    In order: the candidate the operator named, the only one without a fence record (a host fenced
+    while unreachable that comes back writable never wins, whatever the application still points
+    at), the one the application uses, the single newest by ``newest(host)`` (its ``label``, e.g.
+    the timeline).
     """
     names = [p["host"] for p in primaries]
     if candidate in names:
         return candidate, "the candidate named"
-    if points_at(app, service) in names:
-        return points_at(app, service), "the one the application uses"
     unfenced = [p["host"] for p in primaries if fence_state(p["fence"]) is None]
     if len(unfenced) == 1:
         return unfenced[0], "the only one without a fence record"
+    if points_at(app, service) in names:
+        return points_at(app, service), "the one the application uses"
     if newest is not None:
         ranked = sorted(primaries, key=newest, reverse=True)
         if newest(ranked[0]) > newest(ranked[1]):
@@ -135,7 +137,8 @@ def split_brain(plan, primaries, chosen, why, text, service, app):
         return refuse(plan, "%s; cannot tell which one to keep: fence the other by hand or name the survivor "
                             "with -e candidate=HOST" % text)
     for primary in primaries:
-        if primary["host"] != chosen:
+        # A pending fence is applied first (pending_fences): no second fence step for it.
+        if primary["host"] != chosen and fence_state(primary["fence"]) != "pending":
             plan["steps"].append(step(FENCE, primary["host"], FENCE_HOW[service], successor=chosen))
     app_steps(plan, app, chosen, service)
     plan["candidate"] = chosen

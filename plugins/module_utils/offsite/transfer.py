@@ -24,8 +24,10 @@ import contextlib
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import rotation
+from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.locking import owner_of, service_lock
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite.base import LockedObject
+from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
 
 def remote_key(prefix, service, backup_type, name):
@@ -111,14 +113,26 @@ def stream_checksum(provider, key):
     return "sha256:" + digest.hexdigest(), size
 
 
-def verify(provider, prefix, service, deep=True):
-    """Check every remote backup of ``service`` against its metadata; return ok and problem lists."""
+def _signature_problem(signer, entry, service):
+    if signer is None or not signer.verifies:
+        return None
+    try:
+        signer.verify(entry["metadata"], entry["backup_id"], service, shown_as="offsite " + entry["path"])
+    except bf.LifeboatError as exc:
+        return str(exc)
+    return None
+
+
+def verify(provider, prefix, service, deep=True, signer=None):
+    """Check every remote backup of ``service`` against its metadata (and its signature); return ok and problems."""
     backups, incomplete = remote_backups(provider, prefix, service)
     ok, problems = [], [dict(item, problem=item["reason"]) for item in incomplete]
     for entry in backups:
         meta = entry["metadata"]
-        problem = None
-        if entry["size"] != meta.get("size_bytes"):
+        problem = _signature_problem(signer, entry, service)
+        if problem:
+            pass  # a forged or unsigned copy: its checksums prove nothing
+        elif entry["size"] != meta.get("size_bytes"):
             problem = "size %d, metadata says %s" % (entry["size"], meta.get("size_bytes"))
         else:
             stored = provider.stored_checksum(entry["path"])
@@ -135,17 +149,32 @@ def verify(provider, prefix, service, deep=True):
     return {"ok": ok, "problems": problems}
 
 
-def pull(provider, prefix, service, root, select="latest", check_mode=False):
-    """Fetch the selected remote backup of ``service`` into the local repository ``root``, checksum-verified."""
+def authenticate(signer, entry, service, select="latest"):
+    """The signature of a remote backup and its identity (and, for ``latest``, no rollback), before it is fetched."""
+    if signer is None:
+        return {"signature": "not checked", "signed": False, "warnings": []}
+    verdict = signer.verify(entry["metadata"], entry["backup_id"], service, shown_as="offsite " + entry["path"])
+    if (select or "latest") == "latest":
+        signer.check_not_rolled_back(service, entry["backup_id"])
+    return verdict
+
+
+def pull(provider, prefix, service, root, select="latest", check_mode=False, signer=None):
+    """Fetch the selected remote backup of ``service`` into the local repository ``root``, checksum-verified.
+
+    With ``signer`` (signing.Signing), the backup's signature is checked before a byte of it is fetched.
+    """
     backups, _incomplete = remote_backups(provider, prefix, service)
     if not backups:
         raise bf.LifeboatError("no complete offsite backup of %s at %s" % (service, provider.describe()))
     entry, reason = bf.select_backup(backups, select)
     meta = entry["metadata"]
+    verdict = authenticate(signer, entry, service, select)
     directory = bf.backup_dir(root, service, entry["type"])
     local = os.path.join(directory, entry["path"].rsplit("/", 1)[-1])
     result = {"remote": entry["path"], "path": local, "backup_id": entry["backup_id"], "selected_because": reason,
-              "checksum": meta["checksum"], "size_bytes": meta["size_bytes"]}
+              "checksum": meta["checksum"], "size_bytes": meta["size_bytes"], "signature": verdict["signature"],
+              "warnings": verdict["warnings"]}
     if os.path.exists(local) and os.path.exists(bf.metadata_path_for(local)):
         if bf.sha256_file(local) == meta["checksum"]:
             return dict(result, changed=False)
@@ -195,10 +224,16 @@ ACTIONS = ("push", "pull", "list", "verify", "prune")
 def run(action, provider, params, check_mode=False):
     """Carry out ``action`` for ``params["service"]`` (or every service); return the module result."""
     root, prefix = params["backup_root"], params.get("prefix") or ""
+    with signing.from_spec(params.get("runner") or Runner(), params) as signer:
+        return _run(action, provider, params, check_mode, root, prefix, signer)
+
+
+def _run(action, provider, params, check_mode, root, prefix, signer):
     if action == "pull":
         with service_lock(root, params["service"], params.get("lock_timeout", 60)) if os.path.isdir(
                 bf.service_dir(root, params["service"])) else contextlib.nullcontext():
-            return pull(provider, prefix, params["service"], root, params.get("select") or "latest", check_mode)
+            return pull(provider, prefix, params["service"], root, params.get("select") or "latest", check_mode,
+                        signer=signer)
     if params.get("service"):
         services = [params["service"]]
     elif action == "push":
@@ -215,7 +250,7 @@ def run(action, provider, params, check_mode=False):
             backups, incomplete = remote_backups(provider, prefix, service)
             results[service] = {"backups": [_listed(entry) for entry in backups], "incomplete": incomplete}
         elif action == "verify":
-            results[service] = verify(provider, prefix, service, deep=params.get("deep", True))
+            results[service] = verify(provider, prefix, service, deep=params.get("deep", True), signer=signer)
         else:
             results[service] = prune(provider, prefix, service, params["policy"], check_mode)
     changed = any(result.get("changed") for result in results.values())
@@ -225,4 +260,5 @@ def run(action, provider, params, check_mode=False):
 def _listed(entry):
     meta = entry["metadata"]
     return {"key": entry["path"], "backup_id": entry["backup_id"], "type": entry["type"], "size_bytes": entry["size"],
-            "timestamp": meta.get("timestamp"), "checksum": meta.get("checksum"), "verified": meta.get("verified")}
+            "timestamp": meta.get("timestamp"), "checksum": meta.get("checksum"), "verified": meta.get("verified"),
+            "signed": bool(meta.get(signing.FIELD))}

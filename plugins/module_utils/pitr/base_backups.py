@@ -25,8 +25,13 @@ def manifest_wal_range(manifest_path, segment_size=repository.DEFAULT_SEGMENT_SI
             "end_wal": repository.segment_name(last["Timeline"], last["End-LSN"], segment_size)}
 
 
-def base_backup(runner, repo, bin_dir, level=3, now=None, segment_size=repository.DEFAULT_SEGMENT_SIZE, connection=None):
-    """Take a compressed base backup with a manifest; the directory appears complete or not at all."""
+def base_backup(runner, repo, bin_dir, level=3, now=None, segment_size=repository.DEFAULT_SEGMENT_SIZE, connection=None,
+                signer=None):
+    """Take a compressed base backup with a manifest; the directory appears complete or not at all.
+
+    With ``signer`` (signing.Signing with a signing key), ``lifeboat.json`` (every file's size and sha256)
+    is signed, so a recovery can prove who took the base backup.
+    """
     started = now or bf.utcnow()
     base_id = started.strftime("base_%Y%m%d_%H%M%S")
     parent = repository.base_dir(repo)
@@ -53,6 +58,8 @@ def base_backup(runner, repo, bin_dir, level=3, now=None, segment_size=repositor
         info.update(base_id=base_id, started_at=started.isoformat(), finished_at=finished.isoformat(),
                     duration_seconds=round(time.monotonic() - clock, 3), files=files,
                     size=sum(entry["size"] for entry in files.values()))
+        if signer is not None:
+            signer.sign(info)
         bf.write_json_atomic(os.path.join(work, repository.BASE_INFO), info)
         os.rename(work, final)
         bf.fsync_dir(parent)
@@ -75,6 +82,18 @@ def verify_base_backup(info):
                                    % (path, size, expected["size"]))
         if repository.sha256_of(path) != expected["sha256"]:
             raise bf.LifeboatError("%s does not match its recorded sha256 (corrupt)" % path)
+
+
+def check_signature(signer, info):
+    """The signature of a base backup's ``lifeboat.json`` as written (listing adds fields), bound to its id."""
+    path = os.path.join(info["path"], repository.BASE_INFO)
+    try:
+        with open(path) as handle:
+            raw = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise bf.LifeboatError("base backup %s: %s is unreadable: %s" % (info["path"], path, exc))
+    return signer.verify(raw, None, None, shown_as="base backup %s" % info["path"],
+                         identity={"base_id": os.path.basename(info["path"].rstrip("/"))})
 
 
 def expire(repo, keep, dry_run=False):

@@ -20,6 +20,7 @@ import os
 import sys
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import metrics
@@ -43,6 +44,7 @@ def _parser():
     base.add_argument("--keep", type=int, default=7)
     base.add_argument("--level", type=int, default=3)
     base.add_argument("--port", help="port of the cluster (through the default socket directory)")
+    base.add_argument("--signing-key", help="private Ed25519 key (0600) that signs the base backup's lifeboat.json")
     status = commands.add_parser("status", help="write the archive and window metrics")
     commands.add_parser("window", help="print the recoverable window as JSON")
     status.add_argument("--data-dir")
@@ -85,8 +87,11 @@ def main(argv=None):
                                  % exc)
                 return archive.ABORT_RECOVERY
         elif args.command == "basebackup":
-            info = base_backups.base_backup(runner, args.repository, args.bin_dir, args.level,
-                                            connection=["-p", args.port] if args.port else None)
+            with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
+                signer.probe()  # a key that cannot sign fails before pg_basebackup runs
+                info = base_backups.base_backup(runner, args.repository, args.bin_dir, args.level,
+                                                connection=["-p", args.port] if args.port else None,
+                                                signer=signer if args.signing_key else None)
             removed = base_backups.expire(args.repository, args.keep)
             sys.stdout.write(json.dumps({"base_backup": info["base_id"], "size": info["size"],
                                          "start_wal": info["start_wal"], "removed": removed}) + "\n")
