@@ -81,11 +81,7 @@ def controldata(runner, spec):
 
 def read_fence(spec):
     """The fence record on this host, or None. An unreadable record raises (the caller fails closed)."""
-    path = layout(spec)["fence_file"]
-    if not os.path.exists(path):
-        return None
-    with open(path) as handle:
-        return fence_records.load_record(handle.read(), "fence record %s" % path)
+    return fence_records.read_record_file(layout(spec)["fence_file"])
 
 
 def unit_state(runner, unit):

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
@@ -63,6 +64,14 @@ def load_record(text, source="fence record"):
         raise LifeboatError("%s is not valid JSON (%s): treat the host as fenced until it is repaired" % (
             source, exc))
     return check_record(record, source)
+
+
+def read_record_file(path):
+    """The fence record kept in ``path``, or None when there is none. An unreadable record raises."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return load_record(handle.read(), "fence record %s" % path)
 
 
 def check_record(record, source="fence record"):
