@@ -69,7 +69,7 @@ ENCRYPTION = dict(
 # Signed backups: the private key's path on the host (the agent's role places it), the public keys
 # trusted to have signed, and the policy (module_utils/signing.py).
 SIGNING = dict(
-    signing_key=dict(type="str"),
+    signing_key=dict(type="str", no_log=False),
     signing_public_keys=dict(type="list", elements="str"),
     signature=dict(type="str", choices=["auto", "required", "optional", "ignore"]),
 )

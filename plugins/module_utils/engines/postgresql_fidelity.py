@@ -268,8 +268,8 @@ def extension_sql(plan):
         sql.append("CREATE SCHEMA %s AUTHORIZATION %s" % (quote_ident(schema[0]), quote_ident(schema[1])))
     for ext in plan:
         sql += ["SET ROLE %s" % quote_ident(ext["owner"]),
-                "CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s" % (quote_ident(ext["name"]),
-                                                                       quote_ident(ext["schema"])),
+                "CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s" % (
+                    quote_ident(ext["name"]), quote_ident(ext["schema"])),
                 "RESET ROLE"]
     return sql
 
