@@ -69,6 +69,15 @@ def _as_lab_up_left_it():
     return streaming and "master_link_status:up" in redis and "master_host:app1" in redis
 
 
+@pytest.fixture(scope="module", autouse=True)
+def lab_put_back(lab):
+    """These tests leave hosts fenced, promoted or rejoined; the modules after them need app1 the primary
+    again, as lab_up.yml leaves it."""
+    yield
+    if not _as_lab_up_left_it():
+        _run("lab_replication.yml")
+
+
 @pytest.fixture
 def replicated(lab, tmp_path):
     """app1 the primary, db2 streaming from it, the app on app1: as lab_up.yml leaves the lab."""

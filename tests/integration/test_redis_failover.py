@@ -10,7 +10,7 @@ import time
 import pytest
 
 from labhost import ROOT, run_module, sh
-from test_failover import APP1, DB2, failover, health, newest_record, replicated  # noqa: F401 (fixture)
+from test_failover import APP1, DB2, failover, health, lab_put_back, newest_record, replicated  # noqa: F401 (fixtures)
 
 REDIS_FENCE = "/var/lib/lifeboat/fence-redis-server.json"
 
