@@ -3,6 +3,7 @@
 #   make test    set up, lint, build, ansible-test sanity and units, unit tests, integration tests on the lab, molecule
 #   make test-fresh  forget everything the machine kept from earlier runs (lab/fresh.sh), then make test
 #   make bench   set up, then bench/run.py (BENCH_ARGS="--size-gb 5 --repeat 5" to change it)
+#   make bench-failover  set up, lab up, then bench/failover.py (Lifeboat against Patroni and Sentinel)
 # Both are safe to run again: set-up steps check before they act.
 
 SHELL := /bin/bash
@@ -13,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook
 
-.PHONY: drill test test-fresh bench bench-down setup venv lab-up lab-down lint build sanity unit integration molecule clean
+.PHONY: drill test test-fresh bench bench-failover bench-down setup venv lab-up lab-down lint build sanity unit integration molecule clean
 
 drill: setup lab-up
 	rm -f .lab/drill/*-summary.*
@@ -31,9 +32,15 @@ test-fresh:
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Failover side by side: Lifeboat's failover.yml on the lab, Patroni 3 with etcd and Redis Sentinel on
+# three more lab containers; figures go to bench/results/<date>-failover.{json,md}.
+bench-failover: setup lab-up
+	$(BIN)/python bench/failover.py $(BENCH_ARGS)
+
 # The benchmark's containers only (the lab's own stay).
 bench-down:
-	docker rm -f lifeboat-lab-benchdb $$(seq -f 'lifeboat-lab-fleet%02g' 1 10) >/dev/null 2>&1 || true
+	docker rm -f lifeboat-lab-benchdb $$(seq -f 'lifeboat-lab-fleet%02g' 1 10) \
+	  lifeboat-lab-benchpg1 lifeboat-lab-benchpg2 lifeboat-lab-benchdcs >/dev/null 2>&1 || true
 
 setup:
 	lab/setup.sh all

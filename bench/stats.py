@@ -7,10 +7,10 @@ import statistics
 FIELDS = ("wall_s", "cpu_s", "host_cpu_s", "peak_rss_mb", "output_mb")
 
 
-def summary(runs):
+def summary(runs, fields=FIELDS):
     """Median, min, max and relative spread of each field over the runs that have it."""
     out = {"runs": len(runs)}
-    for field in FIELDS:
+    for field in fields:
         values = [run[field] for run in runs if run.get(field) is not None]
         if not values:
             continue

@@ -77,3 +77,16 @@ def test_markdown_shows_every_contender_and_marks_missed_targets():
     assert "Test CPU (2 cores, 24 GiB RAM" in text and "5,000,000 rows" in text
     assert "| backup/lifeboat-module | 42.0 (±5%) |" in text and "| 0.40x |" in text
     assert "| x | 0.7 | <= 0.5 | **no** |" in text
+
+
+def test_failover_table_shows_medians_and_leaves_unmeasured_cells_empty():
+    import failover
+    runs_ = [{"writable_s": w, "fenced_s": None, "command_s": 0.1, "rejoined_s": 4.0} for w in (10.0, 30.0, 12.0)]
+    result = {"date": "2026-12-04 21:00 UTC", "machine": "test", "repeat": 3,
+              "contenders": {"patroni-auto-default": {"trigger": "primary killed", "runs": runs_,
+                                                      "summary": stats.summary(runs_, failover.FIELDS)}}}
+    table = failover.markdown(result)
+    row = next(line for line in table.splitlines() if line.startswith("| patroni-auto-default"))
+    # writable: median 12 of 10, 30, 12; fenced was not measured (the primary was killed): "-", not 0
+    assert row == "| patroni-auto-default | primary killed | 12.0 (10.0-30.0) | - | 0.1 (0.1-0.1) | 4.0 (4.0-4.0) |"
+    assert "lifeboat-postgresql" not in table  # not run, not shown
