@@ -12,6 +12,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import cli as pitr_cli
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import recovery
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
@@ -319,3 +320,97 @@ def test_expiry_removes_signatures_and_unsigned_files_are_listed(tmp_path, repo,
     left = sorted(os.listdir(repository.wal_dir(repo)))
     assert not any(entry.startswith(("000000010000000000000002", "000000010000000000000004")) for entry in left)
     assert "000000010000000000000005.sig" in left
+
+
+def lifeboat_pitr(tmp_path):
+    """The host command as the role installs it (files/lifeboat-pitr), importing this working copy."""
+    path = tmp_path / "lifeboat-pitr"
+    path.write_text("#!%s\nimport sys\nsys.path.insert(0, %r)\nfrom %s import main\nsys.exit(main())\n"
+                    % (sys.executable, bf.__file__.rsplit(os.sep + "ansible_collections" + os.sep, 1)[0],
+                       pitr_cli.__name__))
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_signing_settings_come_from_the_task_else_from_what_the_role_wrote(tmp_path, keys):
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    assert recovery.signing_settings("15-main", conf_dir=str(conf)) == ([], "auto")
+    (conf / "15-main.public-keys").write_text("# written by lifeboat.dr.postgresql_pitr\n%s\n" % keys["public"])
+    (conf / "15-main.signature").write_text("optional\n")
+    assert recovery.signing_settings("15-main", conf_dir=str(conf)) == ([keys["public"]], "optional")
+    assert recovery.signing_settings("15-main", [keys["other_public"]], "required", conf_dir=str(conf)) == (
+        [keys["other_public"]], "required")
+    assert recovery.signing_settings("15-main", [], None, conf_dir=str(conf)) == ([], "optional")
+    assert recovery.signing_settings("14-other", conf_dir=str(conf)) == ([], "auto")
+
+
+def test_a_recovery_that_requires_signatures_is_refused_early_when_wal_is_unsigned(tmp_path, repo, keys):
+    signed_archive(repo, segment(tmp_path, NAME), NAME, keys["key"])
+    base = {"base_id": "base_20260101_010000", "start_wal": NAME}
+    with signing.Signing(Runner(), public_keys=[keys["public"]]) as signer:
+        assert recovery.check_wal_signed(signer, repo, base) == (
+            "every archived WAL file fetched is verified (signature: required)", [])
+        archive.archive_wal(Runner(), repo, segment(tmp_path, NEXT), NEXT)
+        with pytest.raises(bf.LifeboatError, match="1 archived WAL files a recovery from base backup "
+                           "base_20260101_010000 may fetch are unsigned \\(%s\\) and signatures are required" % NEXT):
+            recovery.check_wal_signed(signer, repo, base)
+    with signing.Signing(Runner(), public_keys=[keys["public"]], policy="optional") as signer:
+        text, warnings = recovery.check_wal_signed(signer, repo, base)
+        assert "1 unsigned ones are accepted" in text and NEXT in warnings[0]
+    with signing.Signing(Runner(), public_keys=[]) as signer:
+        assert recovery.check_wal_signed(signer, repo, base) == (
+            "not checked (no signing_public_keys configured)", [])
+
+
+def test_the_recovery_s_restore_command_verifies_every_file(tmp_path, repo, keys):
+    command = lifeboat_pitr(tmp_path)
+    assert subprocess.run([command, "archive-wal", "--repository", repo, "--signing-key", keys["key"],
+                           segment(tmp_path, NAME), NAME]).returncode == 0
+    with signing.Signing(Runner(), public_keys=[keys["public"]]) as signer:
+        keys_dir, keys_file = recovery.write_public_keys([keys["public"]], parent=str(tmp_path))
+        restore_command = recovery.restore_command_for(command, repo, signer, keys_file)
+        unchecked = recovery.restore_command_for(command, repo, signing.Signing(Runner()))
+    assert stat.S_IMODE(os.stat(keys_dir).st_mode) == 0o755 and stat.S_IMODE(os.stat(keys_file).st_mode) == 0o644
+    assert restore_command == "%s restore-wal --repository %s --public-keys-file %s --signature required %%f %%p" % (
+        command, repo, keys_file)
+    assert unchecked == "%s restore-wal --repository %s %%f %%p" % (command, repo)
+    runner = Runner()
+    recovery.check_restore_command(runner, restore_command, user=None)
+    assert runner.executed[-1].endswith("00000000.history /dev/null")
+
+    def fetch(name, destination):
+        argv = [arg.replace("%f", name).replace("%p", destination) for arg in restore_command.split()]
+        return subprocess.run(argv, capture_output=True, text=True)
+
+    assert fetch(NAME, str(tmp_path / "ok")).returncode == 0
+    archive.archive_wal(Runner(), repo, segment(tmp_path, NEXT), NEXT)  # planted, unsigned
+    refused = fetch(NEXT, str(tmp_path / "planted"))
+    assert refused.returncode == 255 and NEXT in refused.stderr and not os.path.exists(str(tmp_path / "planted"))
+    # The keys postgres would read are gone, or lifeboat-pitr is too old for the options: refused before recovery.
+    shutil.rmtree(keys_dir)
+    with pytest.raises(bf.LifeboatError, match="does not work as this user \\(exit status 255.*public keys file"):
+        recovery.check_restore_command(Runner(), restore_command, user=None)
+    with pytest.raises(bf.LifeboatError, match="exit status 2 .*usage: old"):
+        recovery.check_restore_command(Runner(), "sh -c 'echo usage: old >&2; exit 2' %f %p", user=None)
+
+
+def test_sign_archived_signs_what_pg_wal_still_holds(tmp_path, repo, keys, capsys):
+    pg_wal = tmp_path / "pg_wal"
+    pg_wal.mkdir()
+    history = pg_wal / "00000002.history"
+    history.write_bytes(b"1\t0/5000000\tbefore 2026-01-01 00:00:00+00\n")
+    archive.archive_wal(Runner(), repo, str(history), history.name)  # archived before signing was turned on
+    archive.archive_wal(Runner(), repo, segment(tmp_path, NAME), NAME)  # recycled since: gone from pg_wal
+    argv = ["sign-archived", "--repository", repo, "--signing-key", keys["key"], "--wal-dir", str(pg_wal)]
+    capsys.readouterr()
+    assert pitr_cli.main(argv) == 0
+    assert capsys.readouterr().out.strip() == '{"signed": ["00000002.history"]}'
+    assert archive.unsigned_wal(repo, "0" * 24) == [NAME]
+    assert restore(repo, history.name, str(tmp_path / "h"), [keys["public"]], "required")[0] is True
+    assert pitr_cli.main(argv) == 0 and capsys.readouterr().out.strip() == '{"signed": []}'
+    # The repository's copy is not the cluster's: refused, nothing signed.
+    os.unlink(wal(repo, history.name, ".sig"))
+    history.write_bytes(b"1\t0/6000000\tsomething else\n")
+    assert pitr_cli.main(argv) == 1
+    assert "different content" in capsys.readouterr().err and not os.path.exists(wal(repo, history.name, ".sig"))

@@ -178,6 +178,23 @@ def unsigned_wal(repo, start_wal):
                   and name + repository.SIG_SUFFIX not in names)
 
 
+def sign_archived(runner, repo, wal_source, signer):
+    """Sign the archived files without ``.sig`` that ``wal_source`` (the cluster's pg_wal) still holds.
+
+    Each is archived again from the cluster's own copy: identical content gets its signature, other
+    content is refused (raises). The timeline history files stay in pg_wal for good, so those archived
+    before signing was turned on get signed; older segments pg_wal no longer holds stay unsigned.
+    Returns the names signed.
+    """
+    signed = []
+    for name in unsigned_wal(repo, "0" * 24):
+        source = os.path.join(wal_source, name)
+        if os.path.isfile(source):
+            archive_wal(runner, repo, source, name, signer=signer)
+            signed.append(name)
+    return signed
+
+
 def record_archive(repo, name, ok, now, error=None):
     """Remember the last success and failure of the archive command for the metrics."""
     path = os.path.join(repo, repository.STATUS_FILE)

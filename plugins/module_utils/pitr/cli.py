@@ -5,6 +5,7 @@
 
     archive_command = 'lifeboat-pitr archive-wal --repository R [--signing-key KEY] %p %f'
     restore_command = 'lifeboat-pitr restore-wal --repository R [--public-keys-file F --signature required] %f %p'
+    lifeboat-pitr sign-archived --repository R --signing-key KEY --wal-dir D/pg_wal
     lifeboat-pitr basebackup --repository R --bin-dir /usr/lib/postgresql/15/bin --keep 7
     lifeboat-pitr status --repository R --data-dir D --name 15-main --metrics-dir /var/lib/prometheus/node-exporter
     lifeboat-pitr window --repository R
@@ -43,6 +44,10 @@ def _parser():
     restore.add_argument("--signature", choices=signing.POLICIES, default="auto",
                          help="required: refuse unsigned and wrongly signed segments; optional: refuse wrongly "
                               "signed ones; ignore: check nothing; auto: required when public keys are given")
+    resign = commands.add_parser("sign-archived", help="sign the archived WAL files without a signature that pg_wal "
+                                                        "still holds (history files archived before signing)")
+    resign.add_argument("--signing-key", required=True)
+    resign.add_argument("--wal-dir", required=True, help="the cluster's pg_wal: the copies to sign from")
     base = commands.add_parser("basebackup", help="take a base backup and expire old ones with the WAL only they need")
     base.add_argument("--bin-dir", required=True)
     base.add_argument("--keep", type=int, default=7)
@@ -117,6 +122,10 @@ def main(argv=None):
                 sys.stderr.write("lifeboat-pitr: %s was %s\n" % (args.name, outcome))
         elif args.command == "restore-wal":
             return _restore_wal(runner, args)
+        elif args.command == "sign-archived":
+            with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
+                signed = archive.sign_archived(runner, args.repository, args.wal_dir, signer)
+            sys.stdout.write(json.dumps({"signed": signed}) + "\n")
         elif args.command == "basebackup":
             with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
                 signer.probe()  # a key that cannot sign fails before pg_basebackup runs
