@@ -1,4 +1,5 @@
 """Signed WAL segments with the real ssh-keygen and zstd: forged, planted, renamed, unsigned segments stop recovery."""
+import json
 import os
 import shutil
 import stat
@@ -405,12 +406,31 @@ def test_sign_archived_signs_what_pg_wal_still_holds(tmp_path, repo, keys, capsy
     argv = ["sign-archived", "--repository", repo, "--signing-key", keys["key"], "--wal-dir", str(pg_wal)]
     capsys.readouterr()
     assert pitr_cli.main(argv) == 0
-    assert capsys.readouterr().out.strip() == '{"signed": ["00000002.history"]}'
+    assert json.loads(capsys.readouterr().out) == {"signed": ["00000002.history"], "trusted": []}
     assert archive.unsigned_wal(repo, "0" * 24) == [NAME]
     assert restore(repo, history.name, str(tmp_path / "h"), [keys["public"]], "required")[0] is True
-    assert pitr_cli.main(argv) == 0 and capsys.readouterr().out.strip() == '{"signed": []}'
+    assert pitr_cli.main(argv) == 0 and json.loads(capsys.readouterr().out) == {"signed": [], "trusted": []}
+    # An abandoned timeline's history is only in the repository: signed as archived only when asked to.
+    abandoned = tmp_path / "00000003.history"
+    abandoned.write_bytes(b"1\t0/4000000\tno recovery target specified\n")
+    archive.archive_wal(Runner(), repo, str(abandoned), abandoned.name)
+    assert pitr_cli.main(argv) == 0 and json.loads(capsys.readouterr().out)["trusted"] == []
+    assert pitr_cli.main(argv + ["--trust-archived-history"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"signed": [], "trusted": ["00000003.history"]}
+    assert archive.unsigned_wal(repo, "0" * 24) == [NAME]  # segments are never signed from the repository
+    assert restore(repo, abandoned.name, str(tmp_path / "a"), [keys["public"]], "required")[0] is True
+    assert not [entry for entry in os.listdir(repository.wal_dir(repo)) if entry.startswith(".lifeboat-history-")]
     # The repository's copy is not the cluster's: refused, nothing signed.
     os.unlink(wal(repo, history.name, ".sig"))
     history.write_bytes(b"1\t0/6000000\tsomething else\n")
     assert pitr_cli.main(argv) == 1
     assert "different content" in capsys.readouterr().err and not os.path.exists(wal(repo, history.name, ".sig"))
+
+
+def test_unsigned_histories_alone_are_named_with_the_way_to_sign_them(tmp_path, repo, keys):
+    signed_archive(repo, segment(tmp_path, NAME), NAME, keys["key"])
+    archive.archive_wal(Runner(), repo, segment(tmp_path, "00000002.history", b"1\t0/5000000\tx\n"), "00000002.history")
+    base = {"base_id": "base_20260101_010000", "start_wal": NAME}
+    with signing.Signing(Runner(), public_keys=[keys["public"]]) as signer:
+        with pytest.raises(bf.LifeboatError, match="00000002.history.*timeline histories.*--trust-archived-history"):
+            recovery.check_wal_signed(signer, repo, base)

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import signing
@@ -178,21 +179,36 @@ def unsigned_wal(repo, start_wal):
                   and name + repository.SIG_SUFFIX not in names)
 
 
-def sign_archived(runner, repo, wal_source, signer):
+def sign_archived(runner, repo, wal_source, signer, trust_history=False):
     """Sign the archived files without ``.sig`` that ``wal_source`` (the cluster's pg_wal) still holds.
 
     Each is archived again from the cluster's own copy: identical content gets its signature, other
-    content is refused (raises). The timeline history files stay in pg_wal for good, so those archived
-    before signing was turned on get signed; older segments pg_wal no longer holds stay unsigned.
-    Returns the names signed.
+    content is refused (raises). The history files of the cluster's own timelines stay in pg_wal, so
+    those archived before signing was turned on get signed; older segments pg_wal no longer holds
+    stay unsigned. The history files of abandoned timelines (an earlier recovery's branches), which
+    PostgreSQL fetches too when it looks for the newest timeline, are only in the repository: with
+    ``trust_history`` they are signed as the repository holds them (after checking them against
+    their sha256), a deliberate, one-time trust in the repository as it is now.
+    Returns ``{"signed": [names signed from wal_source], "trusted": [history files signed as archived]}``.
     """
-    signed = []
+    signed, trusted = [], []
+    directory = repository.wal_dir(repo)
     for name in unsigned_wal(repo, "0" * 24):
         source = os.path.join(wal_source, name)
         if os.path.isfile(source):
             archive_wal(runner, repo, source, name, signer=signer)
             signed.append(name)
-    return signed
+        elif trust_history and name.endswith(".history"):
+            fd, copy = tempfile.mkstemp(prefix=".lifeboat-history-", dir=directory)
+            os.close(fd)
+            try:
+                restore_wal(runner, repo, name, copy)  # raises CorruptWal unless it matches its .sha256
+                sign_wal(signer, directory, name, repository.sha256_of(copy))
+            finally:
+                if os.path.exists(copy):
+                    os.unlink(copy)
+            trusted.append(name)
+    return {"signed": signed, "trusted": trusted}
 
 
 def record_archive(repo, name, ok, now, error=None):

@@ -5,7 +5,7 @@
 
     archive_command = 'lifeboat-pitr archive-wal --repository R [--signing-key KEY] %p %f'
     restore_command = 'lifeboat-pitr restore-wal --repository R [--public-keys-file F --signature required] %f %p'
-    lifeboat-pitr sign-archived --repository R --signing-key KEY --wal-dir D/pg_wal
+    lifeboat-pitr sign-archived --repository R --signing-key KEY --wal-dir D/pg_wal [--trust-archived-history]
     lifeboat-pitr basebackup --repository R --bin-dir /usr/lib/postgresql/15/bin --keep 7
     lifeboat-pitr status --repository R --data-dir D --name 15-main --metrics-dir /var/lib/prometheus/node-exporter
     lifeboat-pitr window --repository R
@@ -48,6 +48,9 @@ def _parser():
                                                         "still holds (history files archived before signing)")
     resign.add_argument("--signing-key", required=True)
     resign.add_argument("--wal-dir", required=True, help="the cluster's pg_wal: the copies to sign from")
+    resign.add_argument("--trust-archived-history", action="store_true",
+                        help="also sign the unsigned history files pg_wal does not hold (abandoned timelines) as the "
+                             "repository holds them: once, when signing is turned on, after reading them")
     base = commands.add_parser("basebackup", help="take a base backup and expire old ones with the WAL only they need")
     base.add_argument("--bin-dir", required=True)
     base.add_argument("--keep", type=int, default=7)
@@ -124,8 +127,9 @@ def main(argv=None):
             return _restore_wal(runner, args)
         elif args.command == "sign-archived":
             with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
-                signed = archive.sign_archived(runner, args.repository, args.wal_dir, signer)
-            sys.stdout.write(json.dumps({"signed": signed}) + "\n")
+                done = archive.sign_archived(runner, args.repository, args.wal_dir, signer,
+                                             trust_history=args.trust_archived_history)
+            sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
         elif args.command == "basebackup":
             with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
                 signer.probe()  # a key that cannot sign fails before pg_basebackup runs

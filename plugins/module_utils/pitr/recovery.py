@@ -56,12 +56,16 @@ def check_wal_signed(signer, repo, base):
     unsigned = archive.unsigned_wal(repo, base["start_wal"])
     shown = ", ".join(unsigned[:5]) + (" and %d more" % (len(unsigned) - 5) if len(unsigned) > 5 else "")
     if unsigned and signer.mode == "required":
+        if all(name.endswith(".history") for name in unsigned):
+            how = ("they are timeline histories: apply lifeboat.dr.postgresql_pitr with postgresql_pitr_signing_key "
+                   "(it signs those still in pg_wal); those of abandoned timelines are signed as archived, after "
+                   "reading them, by lifeboat-pitr sign-archived --trust-archived-history")
+        else:
+            how = "recover from a base backup taken after signing was turned on"
         raise bf.LifeboatError(
             "%d archived WAL files a recovery from base backup %s may fetch are unsigned (%s) and signatures are "
-            "required, so recovery would stop there: apply lifeboat.dr.postgresql_pitr with "
-            "postgresql_pitr_signing_key (it signs the history files still in pg_wal) and take a new base backup, "
-            "or set signature: optional to accept unsigned WAL (wrong signatures are still refused)"
-            % (len(unsigned), base["base_id"], shown))
+            "required, so recovery would stop there: %s, or set signature: optional to accept unsigned WAL (wrong "
+            "signatures are still refused)" % (len(unsigned), base["base_id"], shown, how))
     text = "every archived WAL file fetched is verified (signature: %s)" % signer.mode
     if not unsigned:
         return text, []
