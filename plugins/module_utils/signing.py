@@ -23,6 +23,10 @@ A replayed old backup presented as the newest (the newer ones deleted from the s
 caught by the host's record of the newest backup it signed (``state_dir``, outside the
 backup store), checked when ``select: latest`` resolves.
 
+Archived PostgreSQL WAL segments are signed one by one in the namespace ``lifeboat-wal`` (see
+``pitr.archive``): the statement ``lifeboat-wal-v1``, the segment's file name and its sha256, one line
+each. The other namespace keeps a WAL signature from ever passing for a backup's, and back.
+
 Policy (``signature``): ``required`` refuses unsigned and wrongly signed backups; ``optional``
 refuses wrongly signed ones and accepts unsigned ones with a warning (the way to restore the
 backups taken before signing was enabled); ``ignore`` checks nothing; ``auto`` (the default) is
@@ -47,6 +51,7 @@ import tempfile
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 
 NAMESPACE = "lifeboat-backup"
+WAL_NAMESPACE = "lifeboat-wal"  # archived WAL segments (pitr.archive): a signature never verifies as the other kind
 PRINCIPAL = "lifeboat-backup"
 FIELD = "signature"
 PREAMBLE = b"lifeboat-backup-metadata-v1\n"
@@ -77,6 +82,19 @@ def parse_public_key(line):
     except (binascii.Error, ValueError):
         raise bf.LifeboatError("signing_public_keys: the key %s... is not valid base64" % match.group(2)[:16])
     return match.group(1), match.group(2), fingerprint(blob)
+
+
+def read_public_keys_file(path):
+    """The OpenSSH public key lines of ``path`` (blank lines and ``#`` comments skipped), each checked."""
+    try:
+        with open(path) as handle:
+            lines = [line.strip() for line in handle]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bf.LifeboatError("public keys file %s is unreadable: %s" % (path, getattr(exc, "strerror", None) or exc))
+    lines = [line for line in lines if line and not line.startswith("#")]
+    for line in lines:
+        parse_public_key(line)
+    return lines
 
 
 def fingerprint(blob):
@@ -149,9 +167,9 @@ class Signing:
             handle.write(data)
         return path
 
-    def _allowed_signers(self):
+    def _allowed_signers(self, namespace=NAMESPACE):
         # One line per trusted key, all for the one principal and namespace (ssh-keygen's ALLOWED SIGNERS format).
-        lines = "".join('%s namespaces="%s" %s %s\n' % (PRINCIPAL, NAMESPACE, kind, blob)
+        lines = "".join('%s namespaces="%s" %s %s\n' % (PRINCIPAL, namespace, kind, blob)
                         for kind, blob, _fp in self.public_keys)
         return self._file("allowed_signers", lines.encode("ascii"))
 
@@ -188,13 +206,17 @@ class Signing:
                                        "no signing_key is given to sign this one (%s)" % HOW_TO_OPT_OUT)
             return "unsigned"
         _line, fpr = self.signer()
-        sig = self._sign_bytes(PROBE)
+        sig = self.sign_bytes(PROBE)
         if self.public_keys:
-            self._verify_bytes(PROBE, sig, "the signing probe")
+            self.verify_bytes(PROBE, sig, "the signing probe")
         return fpr
 
-    def _sign_bytes(self, data):
-        argv = [self.runner.binary("ssh-keygen"), "-Y", "sign", "-q", "-n", NAMESPACE, "-f", self.signing_key]
+    def sign_bytes(self, data, namespace=NAMESPACE):
+        """The armored sshsig of ``data`` in ``namespace``: one ``ssh-keygen -Y sign``, the key read by path.
+
+        Unlike ``sign``, it does not read the key first (``signer``): a key that cannot sign fails here.
+        """
+        argv = [self.runner.binary("ssh-keygen"), "-Y", "sign", "-q", "-n", namespace, "-f", self.signing_key]
         try:
             return self.runner.run(argv, input_bytes=data).decode("ascii")
         except bf.LifeboatError as exc:
@@ -206,15 +228,19 @@ class Signing:
             return meta
         _line, fpr = self.signer()
         meta.pop(FIELD, None)
-        value = self._sign_bytes(canonical(meta))
+        value = self.sign_bytes(canonical(meta))
         meta[FIELD] = {"format": "sshsig", "namespace": NAMESPACE, "key": fpr, "value": value}
         return meta
 
     # -- verifying -------------------------------------------------------------------------
 
-    def _verify_bytes(self, data, value, what):
-        argv = [self.runner.binary("ssh-keygen"), "-Y", "verify", "-f", self._allowed_signers(), "-I", PRINCIPAL,
-                "-n", NAMESPACE, "-s", self._file("signature", value.encode("ascii"))]
+    def verify_bytes(self, data, value, what, namespace=NAMESPACE):
+        """Check the armored sshsig ``value`` of ``data`` in ``namespace`` against the trusted keys.
+
+        Returns the fingerprint that signed; raises LifeboatError naming ``what`` when it does not verify.
+        """
+        argv = [self.runner.binary("ssh-keygen"), "-Y", "verify", "-f", self._allowed_signers(namespace),
+                "-I", PRINCIPAL, "-n", namespace, "-s", self._file("signature", value.encode("ascii"))]
         try:
             out = self.runner.run(argv, input_bytes=data).decode("utf-8", "replace")
         except bf.LifeboatError as exc:
@@ -246,7 +272,7 @@ class Signing:
                     "warnings": ["%s is unsigned: accepted because signature is optional" % what]}
         if not isinstance(value, dict) or value.get("format") != "sshsig" or not isinstance(value.get("value"), str):
             raise bf.LifeboatError("%s: the signature field of its metadata is not a Lifeboat signature" % what)
-        signed_by = self._verify_bytes(canonical(meta), value["value"], what)
+        signed_by = self.verify_bytes(canonical(meta), value["value"], what)
         # The signature is good; now it must be this backup, not another one's valid pair.
         for key, expected in sorted(identity.items()):
             if expected is not None and meta.get(key) != expected:

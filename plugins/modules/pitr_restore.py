@@ -23,9 +23,9 @@ description:
   - Then the cluster is stopped, its data directory moved to C(<data_directory>.pre-pitr-<YYYYMMDD_HHMMSS>)
     (never deleted), the base backup unpacked and checked against its manifest with C(pg_verifybackup),
     C(restore_command), C(recovery_target_time) and C(recovery_target_action=promote) set, and the server
-    started. It replays the archived WAL (each file checked against its sha256; a damaged file aborts recovery
-    rather than promoting a shortened history), stops at the target and promotes. The recovery settings are
-    reset afterwards.
+    started. It replays the archived WAL (each file checked against its sha256 and, with O(signing_public_keys),
+    its signature; a damaged, forged or wrongly named file aborts recovery rather than promoting a shortened
+    history), stops at the target and promotes. The recovery settings are reset afterwards.
   - If recovery fails, the attempt is kept as C(<data_directory>.failed-pitr-<stamp>) and the original data
     directory is put back (not started).
   - Take a new base backup after a recovery; the role's timer does at its next run.
@@ -63,18 +63,26 @@ options:
     default: 900
   signing_public_keys:
     description:
-      - OpenSSH public keys trusted to have signed base backups (C(lifeboat-pitr basebackup --signing-key), the
-        role's C(postgresql_pitr_signing_key)). The chosen base backup's C(lifeboat.json), which holds every file's
-        size and sha256, must carry a valid signature bound to its id before anything is touched.
-      - Archived WAL segments are checked against their sha256 files only; they are not signed.
+      - OpenSSH public keys trusted to have signed base backups and WAL (C(lifeboat-pitr basebackup --signing-key)
+        and C(archive-wal --signing-key), the role's C(postgresql_pitr_signing_key)). The chosen base backup's
+        C(lifeboat.json), which holds every file's size and sha256, must carry a valid signature bound to its id
+        before anything is touched.
+      - Every archived WAL file PostgreSQL fetches must carry a valid C(<name>.sig) over its name and sha256,
+        checked before it is decompressed (C(restore-wal --public-keys-file --signature)); the keys are written
+        for that to a file under C(/run), readable by postgres, removed after the recovery. Before anything is
+        touched, the WAL after the base backup is searched for files without C(.sig).
+      - When not given, the keys the M(lifeboat.dr.postgresql_pitr) role wrote for the cluster
+        (C(postgresql_pitr_signing_public_keys), C(/etc/lifeboat-pitr/<version>-<cluster>.public-keys)), else none.
     type: list
     elements: str
   signature:
     description:
-      - V(required) refuses unsigned and wrongly signed base backups; V(optional) accepts unsigned ones with a
-        warning; V(ignore) checks nothing. V(auto) is V(required) when O(signing_public_keys) are given.
+      - V(required) refuses unsigned and wrongly signed base backups and WAL files; V(optional) accepts unsigned
+        ones with a warning but refuses wrong signatures; V(ignore) checks nothing. V(auto) is V(required) when
+        public keys are configured, else checks nothing (and warns).
+      - When not given, the role's C(postgresql_pitr_signature) for the cluster
+        (C(/etc/lifeboat-pitr/<version>-<cluster>.signature)), else V(auto).
     type: str
-    default: auto
     choices: [auto, required, optional, ignore]
 attributes:
   check_mode:
@@ -124,6 +132,11 @@ signature:
   description: What the signature check of the base backup found, for example C(verified (SHA256:...)).
   returned: always
   type: str
+wal_signature:
+  description: What the recovery checks of the archived WAL files' signatures.
+  returned: always
+  type: str
+  sample: "every archived WAL file fetched is verified (signature: required)"
 window:
   description: The recoverable window.
   returned: always
@@ -169,6 +182,7 @@ executed_commands:
 
 import os
 import pwd
+import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -193,7 +207,7 @@ def main():
         confirm=dict(type="bool", default=False),
         timeout=dict(type="int", default=900),
         signing_public_keys=dict(type="list", elements="str", no_log=False),
-        signature=dict(type="str", default="auto", choices=["auto", "required", "optional", "ignore"]),
+        signature=dict(type="str", choices=["auto", "required", "optional", "ignore"]),
     ), supports_check_mode=True)
     params = module.params
     name = "%d-%s" % (params["version"], params["cluster"])
@@ -202,16 +216,19 @@ def main():
     runner = runner_for(module)
     try:
         chosen = window.plan(repo, params["until"])
-        # Who took the base backup, before the plan is shown or anything is touched.
-        with signing.Signing(runner, public_keys=params["signing_public_keys"], policy=params["signature"]) as signer:
+        public_keys, policy = recovery.signing_settings(name, params["signing_public_keys"], params["signature"])
+        # Who took the base backup and wrote the WAL, before the plan is shown or anything is touched.
+        with signing.Signing(runner, public_keys=public_keys, policy=policy) as signer:
             authenticity = base_backups.check_signature(signer, chosen["base_backup"])
+            wal_signature, wal_warnings = recovery.check_wal_signed(signer, repo, chosen["base_backup"])
     except bf.LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     win = chosen["window"]
     base = chosen["base_backup"]
     result = dict(
         changed=True, base_backup=base["base_id"], target=chosen["target_text"], executed_commands=runner.executed,
-        signature=authenticity["signature"], warnings=authenticity["warnings"],
+        signature=authenticity["signature"], wal_signature=wal_signature,
+        warnings=authenticity["warnings"] + wal_warnings,
         window={"earliest": win["earliest"].isoformat(), "latest": win["latest"].isoformat(),
                 "base_backups": win["base_backups"]},
         plan="recover cluster %s from base backup %s (ended %s) and archived WAL up to %s; move %s aside" % (
@@ -225,15 +242,24 @@ def main():
         module.fail_json(msg="%s is missing: apply the lifeboat.dr.postgresql_pitr role first" % PITR_COMMAND, **result)
     postgres = pwd.getpwnam("postgres")
     started = time.monotonic()
+    keys_dir = None
     try:
+        if signer.verifies:
+            keys_dir, keys_file = recovery.write_public_keys(public_keys)
+            restore_command = recovery.restore_command_for(PITR_COMMAND, repo, signer, keys_file)
+        else:
+            restore_command = recovery.restore_command_for(PITR_COMMAND, repo)
+        recovery.check_restore_command(runner, restore_command)
         outcome = recovery.recover(
             runner, chosen, data_dir, "postgresql@%s" % name, "%d/%s" % (params["version"], params["cluster"]),
-            "/usr/lib/postgresql/%d/bin" % params["version"],
-            "%s restore-wal --repository %s %%f %%p" % (PITR_COMMAND, repo), bf.utcnow().strftime("%Y%m%d_%H%M%S"),
+            "/usr/lib/postgresql/%d/bin" % params["version"], restore_command, bf.utcnow().strftime("%Y%m%d_%H%M%S"),
             (postgres.pw_uid, postgres.pw_gid), params["timeout"],
             "/var/log/postgresql/postgresql-%s.log" % name)
-    except bf.LifeboatError as exc:
+    except (bf.LifeboatError, OSError) as exc:
         module.fail_json(msg=str(exc), **result)
+    finally:
+        if keys_dir:
+            shutil.rmtree(keys_dir, ignore_errors=True)
     result.update(outcome, duration_seconds=round(time.monotonic() - started, 3))
     module.exit_json(**result)
 

@@ -116,7 +116,7 @@ def expire(repo, keep, dry_run=False):
             continue
         removed["wal"].append(name)
         if not dry_run:
-            for suffix in (".zst", ".sha256"):
+            for suffix in (".zst", ".sha256", repository.SIG_SUFFIX):
                 try:
                     os.unlink(os.path.join(repository.wal_dir(repo), name + suffix))
                 except FileNotFoundError:

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``lifeboat-pitr``: PostgreSQL's archive and restore commands, base backups, window and metrics.
 
-    archive_command = 'lifeboat-pitr archive-wal --repository R %p %f'
-    restore_command = 'lifeboat-pitr restore-wal --repository R %f %p'
+    archive_command = 'lifeboat-pitr archive-wal --repository R [--signing-key KEY] %p %f'
+    restore_command = 'lifeboat-pitr restore-wal --repository R [--public-keys-file F --signature required] %f %p'
+    lifeboat-pitr sign-archived --repository R --signing-key KEY --wal-dir D/pg_wal [--trust-archived-history]
     lifeboat-pitr basebackup --repository R --bin-dir /usr/lib/postgresql/15/bin --keep 7
     lifeboat-pitr status --repository R --data-dir D --name 15-main --metrics-dir /var/lib/prometheus/node-exporter
     lifeboat-pitr window --repository R
@@ -24,7 +25,6 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import metrics
-from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
@@ -36,9 +36,21 @@ def _parser():
     archive.add_argument("path")
     archive.add_argument("name")
     archive.add_argument("--level", type=int, default=3)
+    archive.add_argument("--signing-key", help="private Ed25519 key (0600) that signs each segment's name and sha256")
     restore = commands.add_parser("restore-wal", help="fetch one WAL file (PostgreSQL's restore_command)")
     restore.add_argument("name")
     restore.add_argument("path")
+    restore.add_argument("--public-keys-file", help="OpenSSH public key lines trusted to have signed the segments")
+    restore.add_argument("--signature", choices=signing.POLICIES, default="auto",
+                         help="required: refuse unsigned and wrongly signed segments; optional: refuse wrongly "
+                              "signed ones; ignore: check nothing; auto: required when public keys are given")
+    resign = commands.add_parser("sign-archived", help="sign the archived WAL files without a signature that pg_wal "
+                                                        "still holds (history files archived before signing)")
+    resign.add_argument("--signing-key", required=True)
+    resign.add_argument("--wal-dir", required=True, help="the cluster's pg_wal: the copies to sign from")
+    resign.add_argument("--trust-archived-history", action="store_true",
+                        help="also sign the unsigned history files pg_wal does not hold (abandoned timelines) as the "
+                             "repository holds them: once, when signing is turned on, after reading them")
     base = commands.add_parser("basebackup", help="take a base backup and expire old ones with the WAL only they need")
     base.add_argument("--bin-dir", required=True)
     base.add_argument("--keep", type=int, default=7)
@@ -66,26 +78,58 @@ def _write_metrics(args):
     return path
 
 
+def _archive_wal(runner, args):
+    if not args.signing_key:
+        return archive.archive_wal(runner, args.repository, args.path, args.name, args.level)
+    with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
+        return archive.archive_wal(runner, args.repository, args.path, args.name, args.level, signer=signer)
+
+
+def _restore_wal(runner, args):
+    """0 restored, 1 not archived (the end of the archive), ABORT_RECOVERY for anything else.
+
+    Whatever goes wrong (a damaged or forged file, an unreadable public keys file, a bug) must
+    stop recovery: any other exit status makes PostgreSQL promote a shortened history.
+    """
+    try:
+        keys = signing.read_public_keys_file(args.public_keys_file) if args.public_keys_file else []
+        with signing.Signing(runner, public_keys=keys, policy=args.signature) as signer:
+            return 0 if archive.restore_wal(runner, args.repository, args.name, args.path, signer=signer) else 1
+    except Exception as exc:  # pylint: disable=broad-except
+        sys.stderr.write("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history\n"
+                         % (exc if isinstance(exc, (bf.LifeboatError, OSError)) else repr(exc)))
+        return archive.ABORT_RECOVERY
+
+
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        # A restore_command this version does not understand must not read as "not archived".
+        if exc.code and "restore-wal" in (sys.argv[1:] if argv is None else argv):
+            return archive.ABORT_RECOVERY
+        raise
     runner = Runner()
     try:
         if args.command == "archive-wal":
             try:
-                outcome = archive.archive_wal(runner, args.repository, args.path, args.name, args.level)
+                outcome = _archive_wal(runner, args)
             except (bf.LifeboatError, OSError) as exc:
-                archive.record_archive(args.repository, args.name, False, bf.utcnow(), exc)
+                try:
+                    archive.record_archive(args.repository, args.name, False, bf.utcnow(), exc)
+                except OSError:
+                    pass  # no repository to record in: the error below says what went wrong
                 raise
             archive.record_archive(args.repository, args.name, True, bf.utcnow())
             if outcome != "archived":
                 sys.stderr.write("lifeboat-pitr: %s was %s\n" % (args.name, outcome))
         elif args.command == "restore-wal":
-            try:
-                return 0 if archive.restore_wal(runner, args.repository, args.name, args.path) else 1
-            except (repository.CorruptWal, OSError) as exc:
-                sys.stderr.write("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history\n"
-                                 % exc)
-                return archive.ABORT_RECOVERY
+            return _restore_wal(runner, args)
+        elif args.command == "sign-archived":
+            with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
+                done = archive.sign_archived(runner, args.repository, args.wal_dir, signer,
+                                             trust_history=args.trust_archived_history)
+            sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
         elif args.command == "basebackup":
             with signing.Signing(runner, signing_key=args.signing_key, policy="optional") as signer:
                 signer.probe()  # a key that cannot sign fails before pg_basebackup runs

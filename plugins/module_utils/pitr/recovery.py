@@ -10,15 +10,110 @@ __metaclass__ = type
 import errno
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import signing
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
 
 RECOVERY_SETTINGS = ("restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline")
+
+# Where the postgresql_pitr role keeps a cluster's signing settings (postgresql_pitr_signing_public_keys
+# and postgresql_pitr_signature): <name>.public-keys and <name>.signature, root's, readable by postgres.
+HOST_CONF_DIR = "/etc/lifeboat-pitr"
+
+# A file no archive holds (there is no timeline 0): restore_command must answer "not archived" for it.
+PROBE_WAL = "00000000.history"
+
+
+def signing_settings(name, public_keys=None, policy=None, conf_dir=HOST_CONF_DIR):
+    """``(public keys, policy)`` of a recovery of cluster ``name``: the task's, else what the role wrote."""
+    if public_keys is None:
+        path = os.path.join(conf_dir, name + ".public-keys")
+        if os.path.exists(path):
+            public_keys = signing.read_public_keys_file(path)
+    if policy is None:
+        policy = repository.read_text(os.path.join(conf_dir, name + ".signature")) or "auto"
+    return public_keys or [], policy
+
+
+def check_wal_signed(signer, repo, base):
+    """Before recovery: what the WAL signature check will do, and refuse early what it would refuse midway.
+
+    Only looks for ``.sig`` files (restore-wal verifies each one as PostgreSQL fetches it). Returns
+    ``(description, warnings)``; raises LifeboatError under ``required`` when files a recovery from
+    ``base`` may fetch are unsigned.
+    """
+    if not signer.verifies:
+        why = "signature: ignore" if signer.policy == "ignore" else "no signing_public_keys configured"
+        return "not checked (%s)" % why, []
+    unsigned = archive.unsigned_wal(repo, base["start_wal"])
+    shown = ", ".join(unsigned[:5]) + (" and %d more" % (len(unsigned) - 5) if len(unsigned) > 5 else "")
+    if unsigned and signer.mode == "required":
+        if all(name.endswith(".history") for name in unsigned):
+            how = ("they are timeline histories: apply lifeboat.dr.postgresql_pitr with postgresql_pitr_signing_key "
+                   "(it signs those still in pg_wal); those of abandoned timelines are signed as archived, after "
+                   "reading them, by lifeboat-pitr sign-archived --trust-archived-history")
+        else:
+            how = "recover from a base backup taken after signing was turned on"
+        raise bf.LifeboatError(
+            "%d archived WAL files a recovery from base backup %s may fetch are unsigned (%s) and signatures are "
+            "required, so recovery would stop there: %s, or set signature: optional to accept unsigned WAL (wrong "
+            "signatures are still refused)" % (len(unsigned), base["base_id"], shown, how))
+    text = "every archived WAL file fetched is verified (signature: %s)" % signer.mode
+    if not unsigned:
+        return text, []
+    return text + "; %d unsigned ones are accepted" % len(unsigned), [
+        "%d archived WAL files after base backup %s are unsigned (%s): accepted because signature is optional"
+        % (len(unsigned), base["base_id"], shown)]
+
+
+def write_public_keys(public_keys, parent="/run"):
+    """A directory (0755) with ``public-keys`` (0644) for restore-wal, readable by postgres; return both paths.
+
+    Outside the repository (whoever writes it must not choose the trusted keys); remove the directory
+    after the recovery.
+    """
+    directory = tempfile.mkdtemp(prefix="lifeboat-pitr-", dir=parent if os.path.isdir(parent) else None)
+    os.chmod(directory, 0o755)
+    path = os.path.join(directory, "public-keys")
+    with bf.atomic_file(path, 0o644) as handle:
+        handle.write(("# Trusted for the WAL of this recovery (lifeboat.dr.pitr_restore); removed after it.\n"
+                      + "".join(line.strip() + "\n" for line in public_keys)).encode("ascii"))
+    return directory, path
+
+
+def restore_command_for(command, repo, signer=None, keys_file=None):
+    """PostgreSQL's restore_command: restore-wal, with the WAL signature check when ``signer`` verifies."""
+    argv = [command, "restore-wal", "--repository", repo]
+    if signer is not None and signer.verifies:
+        argv += ["--public-keys-file", keys_file, "--signature", signer.mode]
+    return " ".join(shlex.quote(arg) for arg in argv) + " %f %p"
+
+
+def check_restore_command(runner, restore_command, user="postgres"):
+    """Run ``restore_command`` as PostgreSQL will, for a file no archive holds: it must exit 1 ("not archived").
+
+    Catches before the data directory is touched what would stop recovery at its first file (public
+    keys postgres cannot read) and, worse, an older lifeboat-pitr that does not know an option: its
+    exit status 2 reads as the end of the archive, and PostgreSQL would promote right after the base backup.
+    """
+    argv = shlex.split(restore_command.replace("%f", PROBE_WAL).replace("%p", os.devnull))
+    if user:
+        argv = ["runuser", "-u", user, "--"] + argv
+    runner.record([argv])
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    if proc.returncode != 1:
+        raise bf.LifeboatError("the restore_command %s does not work as %s (exit status %d for a file that is not "
+                               "archived; 1 expected): %s. Apply lifeboat.dr.postgresql_pitr to install the current "
+                               "lifeboat-pitr" % (restore_command, user or "this user", proc.returncode,
+                                                  (proc.stderr or proc.stdout).strip()[-500:] or "no output"))
 
 
 def recovery_settings(restore_command, target):

@@ -7,6 +7,7 @@ Layout (owned by the postgres user, 0700)::
 
     <repo>/wal/<segment>.zst       zstd-compressed WAL segment or history file
     <repo>/wal/<segment>.sha256    sha256 of the uncompressed file, written first
+    <repo>/wal/<segment>.sig       with a signing key: sshsig of its name and sha256 (pitr.archive), before the .zst
     <repo>/base/<base_id>/         base.tar.zst, pg_wal.tar.zst, backup_manifest, lifeboat.json (written last)
     <repo>/.archive_status.json    last archive success and failure, for the metrics
 """
@@ -39,6 +40,9 @@ STATUS_FILE = ".archive_status.json"
 
 
 BASE_INFO = "lifeboat.json"
+
+
+SIG_SUFFIX = ".sig"
 
 
 DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
