@@ -269,7 +269,8 @@ def archive_wal_as_postgresql_runs_it(argv):
     code = "import sys; from %s import main; sys.exit(main(sys.argv[1:]))" % pitr_cli.__name__
     collections = bf.__file__.rsplit(os.sep + "ansible_collections" + os.sep, 1)[0]
     return subprocess.run([sys.executable, "-c", code] + argv, env=dict(os.environ, PYTHONPATH=collections),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True)
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True,
+                          check=False)
 
 
 @pytest.mark.parametrize("problem", ["readable by others", "not a key", "missing", "passphrase"])
@@ -367,7 +368,7 @@ def test_a_recovery_that_requires_signatures_is_refused_early_when_wal_is_unsign
 def test_the_recovery_s_restore_command_verifies_every_file(tmp_path, repo, keys):
     command = lifeboat_pitr(tmp_path)
     assert subprocess.run([command, "archive-wal", "--repository", repo, "--signing-key", keys["key"],
-                           segment(tmp_path, NAME), NAME]).returncode == 0
+                           segment(tmp_path, NAME), NAME], check=False).returncode == 0
     with signing.Signing(Runner(), public_keys=[keys["public"]]) as signer:
         keys_dir, keys_file = recovery.write_public_keys([keys["public"]], parent=str(tmp_path))
         restore_command = recovery.restore_command_for(command, repo, signer, keys_file)
@@ -382,7 +383,7 @@ def test_the_recovery_s_restore_command_verifies_every_file(tmp_path, repo, keys
 
     def fetch(name, destination):
         argv = [arg.replace("%f", name).replace("%p", destination) for arg in restore_command.split()]
-        return subprocess.run(argv, capture_output=True, text=True)
+        return subprocess.run(argv, capture_output=True, text=True, check=False)
 
     assert fetch(NAME, str(tmp_path / "ok")).returncode == 0
     archive.archive_wal(Runner(), repo, segment(tmp_path, NEXT), NEXT)  # planted, unsigned

@@ -44,8 +44,9 @@ def _parser():
     restore.add_argument("--signature", choices=signing.POLICIES, default="auto",
                          help="required: refuse unsigned and wrongly signed segments; optional: refuse wrongly "
                               "signed ones; ignore: check nothing; auto: required when public keys are given")
-    resign = commands.add_parser("sign-archived", help="sign the archived WAL files without a signature that pg_wal "
-                                                        "still holds (history files archived before signing)")
+    resign = commands.add_parser("sign-archived",
+                                 help="sign the archived WAL files without a signature that pg_wal still holds "
+                                      "(history files archived before signing)")
     resign.add_argument("--signing-key", required=True)
     resign.add_argument("--wal-dir", required=True, help="the cluster's pg_wal: the copies to sign from")
     resign.add_argument("--trust-archived-history", action="store_true",
