@@ -116,9 +116,18 @@ def test_offsite_pull_from_a_rolled_back_store_is_refused(pg_args, database, key
     assert not out.get("failed") and out["signature"].startswith("verified")
 
 
+def basebackup(signing_key=None):
+    """A base backup of app1's cluster now, as the lab's timer takes them (signed with ``signing_key``)."""
+    sh("runuser -u postgres -- lifeboat-pitr basebackup --repository /var/backups/lifeboat-pitr/15-main "
+       "--bin-dir /usr/lib/postgresql/15/bin --port $(pg_conftool -s 15 main show port) --keep 7"
+       + (" --signing-key %s" % signing_key if signing_key else ""))
+
+
 def test_a_wrong_key_and_an_unsigned_pitr_base_backup_are_refused(lab, keys):
-    # The lab's base backups are unsigned (no postgresql_pitr_signing_key): with public keys configured,
-    # pitr_restore refuses them in check mode, before anything is touched; with optional it plans.
+    # The lab's base backups are unsigned (no postgresql_pitr_signing_key); a new one is the newest whatever
+    # earlier runs signed. With public keys configured, pitr_restore refuses it in check mode, before anything
+    # is touched; with optional it plans.
+    basebackup()
     plan = run_module("pitr_restore", {"until": "latest", "signing_public_keys": [keys["public"]]}, check=True)
     assert plan.get("failed") and "is unsigned and signatures are required" in plan["msg"]
     plan = run_module("pitr_restore", {"until": "latest", "signing_public_keys": [keys["public"]],
@@ -127,12 +136,110 @@ def test_a_wrong_key_and_an_unsigned_pitr_base_backup_are_refused(lab, keys):
     # A base backup signed with the key postgres may read verifies; with another public key it does not.
     sh("install -o postgres -g postgres -m 0600 %s /var/lib/postgresql/it-signing-key" % keys["key"])
     try:
-        sh("runuser -u postgres -- lifeboat-pitr basebackup --repository /var/backups/lifeboat-pitr/15-main "
-           "--bin-dir /usr/lib/postgresql/15/bin --port $(pg_conftool -s 15 main show port) --keep 7 "
-           "--signing-key /var/lib/postgresql/it-signing-key")
+        basebackup("/var/lib/postgresql/it-signing-key")
     finally:
         sh("rm -f /var/lib/postgresql/it-signing-key")
-    plan = run_module("pitr_restore", {"until": "latest", "signing_public_keys": [keys["public"]]}, check=True)
+    # The base backup verifies; the lab's WAL after it is unsigned (its archive_command has no key), which
+    # signature: optional accepts with a warning and required refuses before anything is touched.
+    plan = run_module("pitr_restore", {"until": "latest", "signing_public_keys": [keys["public"]],
+                                       "signature": "optional"}, check=True)
     assert not plan.get("failed") and plan["signature"].startswith("verified"), plan.get("msg")
+    assert "unsigned ones are accepted" in plan["wal_signature"]
+    plan = run_module("pitr_restore", {"until": "latest", "signing_public_keys": [keys["public"]]}, check=True)
+    assert plan.get("failed") and "may fetch are unsigned (" in plan["msg"]
+    assert "signatures are required, so recovery would stop there" in plan["msg"]
     plan = run_module("pitr_restore", {"until": "latest", "signing_public_keys": [keys["other"]]}, check=True)
     assert plan.get("failed") and "signature does not verify" in plan["msg"]
+
+
+PITR_REPO = "/var/backups/lifeboat-pitr/15-main"
+PITR_DATA = "/var/lib/postgresql/15/main"
+WAL_KEY = "/var/lib/postgresql/it-wal-key"
+
+
+def _archive_now():
+    """Close the current segment; wait until it is archived and signed."""
+    segment = psql("SELECT pg_walfile_name(pg_switch_wal())")
+    sh("for i in $(seq 1 100); do test -e %s/wal/%s.zst && test -e %s/wal/%s.sig && exit 0; sleep 0.2; done; "
+       "exit 1" % (PITR_REPO, segment, PITR_REPO, segment))
+    return segment
+
+
+@pytest.fixture
+def signed_wal(lab, keys):
+    """app1's archive_command signs with the test key (the role would: postgresql_pitr_signing_key), the
+    unsigned history files already archived are signed, and a signed base backup starts the window."""
+    sh("install -o postgres -g postgres -m 0600 %s %s && install -m 0644 %s.pub %s.pub"
+       % (keys["key"], WAL_KEY, keys["key"], WAL_KEY))
+    command = psql("SHOW archive_command")
+    # The lab's archive is unsigned: signatures an earlier run made with its own (now deleted) key go first.
+    sh("rm -f %s/wal/*.sig" % PITR_REPO)
+    try:
+        sh("runuser -u postgres -- lifeboat-pitr sign-archived --repository %s --signing-key %s --wal-dir %s/pg_wal "
+           "--trust-archived-history" % (PITR_REPO, WAL_KEY, PITR_DATA))
+        psql("ALTER SYSTEM SET archive_command = '%s'"
+             % command.replace(" %p %f", " --signing-key %s %%p %%f" % WAL_KEY).replace("'", "''"))
+        psql("SELECT pg_reload_conf()")
+        _archive_now()
+        basebackup(WAL_KEY)
+        yield
+    finally:
+        sh("systemctl start postgresql@15-main")
+        # A recovered cluster carries the override too (postgresql.auto.conf is in the base backup).
+        psql("ALTER SYSTEM RESET archive_command")
+        psql("SELECT pg_reload_conf()")
+        sh("rm -rf %s %s.pub %s.pre-pitr-* %s.failed-pitr-* %s/wal/*.sig" % (WAL_KEY, WAL_KEY, PITR_DATA, PITR_DATA,
+                                                                            PITR_REPO))
+
+
+def test_signed_wal_recovers_and_a_forged_or_unsigned_segment_is_refused(signed_wal, keys):
+    trusted = {"until": "latest", "signing_public_keys": [keys["public"]]}
+    psql("DROP DATABASE IF EXISTS it_walsig")
+    psql("CREATE DATABASE it_walsig")
+    psql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 500) g", "it_walsig")
+    previous = _archive_now()
+    psql("INSERT INTO t SELECT g FROM generate_series(501, 1000) g", "it_walsig")
+    segment = _archive_now()
+    plan = run_module("pitr_restore", trusted, check=True)
+    assert not plan.get("failed"), plan.get("msg")
+    assert plan["signature"].startswith("verified")
+    assert plan["wal_signature"] == "every archived WAL file fetched is verified (signature: required)"
+
+    # The forgery: another segment's content and checksum under this name (what a party without the key can
+    # write). The checksum matches, the signature does not: restore-wal stops recovery (exit 255).
+    wal = "%s/wal/" % PITR_REPO
+    sh("cp -p {w}{s}.zst /tmp/it-walsig.zst && cp -p {w}{s}.sha256 /tmp/it-walsig.sha256 && "
+       "cp {w}{p}.zst {w}{s}.zst && cp {w}{p}.sha256 {w}{s}.sha256".format(w=wal, s=segment, p=previous))
+    try:
+        fetch = sh("runuser -u postgres -- lifeboat-pitr restore-wal --repository %s --public-keys-file %s "
+                   "--signature required %s /tmp/it-walsig-fetched 2>&1; echo rc=$?"
+                   % (PITR_REPO, WAL_KEY + ".pub", segment), check=False)
+        assert "rc=255" in fetch and segment in fetch and "forged, altered or signed under another name" in fetch
+        result = run_module("pitr_restore", dict(trusted, confirm=True))
+        assert result.get("failed") and segment in result["msg"], result.get("msg")
+        assert "original data directory is back" in result["msg"]
+        sh("systemctl start postgresql@15-main")
+        assert psql("SELECT count(*) FROM t", "it_walsig") == "1000"  # the target untouched
+    finally:
+        sh("cp -p /tmp/it-walsig.zst {w}{s}.zst && cp -p /tmp/it-walsig.sha256 {w}{s}.sha256 && "
+           "rm -f /tmp/it-walsig*".format(w=wal, s=segment))
+        sh("systemctl start postgresql@15-main")
+
+    # An unsigned segment (its .sig removed): refused under required before anything is touched, accepted
+    # with a warning naming it under optional.
+    sh("mv {w}{s}.sig /tmp/it-walsig.sig".format(w=wal, s=segment))
+    try:
+        plan = run_module("pitr_restore", trusted, check=True)
+        assert plan.get("failed") and "are unsigned" in plan["msg"] and segment in plan["msg"]
+        plan = run_module("pitr_restore", dict(trusted, signature="optional"), check=True)
+        assert not plan.get("failed") and any(segment in w for w in plan["warnings"])
+    finally:
+        sh("mv /tmp/it-walsig.sig {w}{s}.sig".format(w=wal, s=segment))
+
+    # The genuine archive recovers, every fetched segment verified; the keys file is gone afterwards.
+    result = run_module("pitr_restore", dict(trusted, confirm=True))
+    assert not result.get("failed"), result.get("msg")
+    assert psql("SELECT count(*) FROM t", "it_walsig") == "1000"
+    assert "--public-keys-file" in json.dumps(result["executed_commands"])
+    assert sh("ls -d /run/lifeboat-pitr-* 2>/dev/null || true").strip() == ""
+    psql("DROP DATABASE it_walsig")
