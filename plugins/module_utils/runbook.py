@@ -76,7 +76,7 @@ SCENARIOS = (
 BY_NAME = dict((s.name, s) for s in SCENARIOS)
 
 
-def problems(runbook, scenarios=BY_NAME):
+def problems(runbook):
     """What is wrong with a runbook beyond its argument spec: each problem names the part and the cause."""
     found = []
     contacts = set(c.get("name") for c in runbook.get("contacts") or [])
@@ -95,8 +95,8 @@ def problems(runbook, scenarios=BY_NAME):
         if incident.get("severity") not in SEVERITIES:
             found.append("%s: severity %r is not one of %s" % (ident, incident.get("severity"), ", ".join(SEVERITIES)))
         scenario = incident.get("scenario")
-        if scenario not in scenarios:
-            found.append("%s: scenario %r is not one Lifeboat knows (%s)" % (ident, scenario, ", ".join(sorted(scenarios))))
+        if scenario not in BY_NAME:
+            found.append("%s: scenario %r is not one Lifeboat knows (%s)" % (ident, scenario, ", ".join(sorted(BY_NAME))))
         for field in ("rto_minutes", "rpo_minutes"):
             value = incident.get(field)
             if value is not None and value < 0:
@@ -120,22 +120,22 @@ def problems(runbook, scenarios=BY_NAME):
     return found
 
 
-def drift(runbook, scenarios=BY_NAME):
+def drift(runbook):
     """The ways the runbook and the drills disagree: scenarios no incident covers, incidents whose scenario
     does not exist. Empty when the document and the automation describe the same set."""
     named = set(i.get("scenario") for i in runbook.get("incidents") or [])
     found = ["incident %s names scenario %r, which no drill knows" % (i.get("id"), i.get("scenario"))
-             for i in runbook.get("incidents") or [] if i.get("scenario") not in scenarios]
-    found += ["scenario %s has no incident in the runbook" % name for name in sorted(scenarios) if name not in named]
+             for i in runbook.get("incidents") or [] if i.get("scenario") not in BY_NAME]
+    found += ["scenario %s has no incident in the runbook" % name for name in sorted(BY_NAME) if name not in named]
     return found
 
 
-def as_reference_json(runbook, scenarios=BY_NAME):
+def as_reference_json(runbook):
     """The reference plan's shape: ``incidents`` (each with its scenario's recovery and whether a drill
     rehearses it), ``escalation_matrix``, ``contacts``, ``objectives``."""
     incidents = []
     for incident in runbook.get("incidents") or []:
-        scenario = scenarios.get(incident.get("scenario"))
+        scenario = BY_NAME.get(incident.get("scenario"))
         entry = dict(incident)
         entry["decisions"] = list(incident.get("decisions") or [])
         entry["steps"] = [dict(step, on_failure=step.get("on_failure", "stop")) for step in incident.get("steps") or []]
@@ -165,8 +165,8 @@ def _cell(text):
     return str(text if text is not None else "-").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(runbook, scenarios=BY_NAME):
-    doc = as_reference_json(runbook, scenarios)
+def render_markdown(runbook):
+    doc = as_reference_json(runbook)
     out = ["# Runbook: %s" % (doc["environment"] or "unnamed environment"), ""]
     if doc["version"]:
         out += ["Version %s." % doc["version"], ""]
@@ -193,9 +193,9 @@ def render_markdown(runbook, scenarios=BY_NAME):
         if incident["decisions"]:
             out += ["", "Decisions a person takes:", ""] + ["- %s" % d for d in incident["decisions"]]
         out += ["", "| # | step | runs | timeout | verified by | on failure |", "|---|---|---|---|---|---|"]
-        out += ["| %d | %s | `%s` | %s s | %s | %s |" % (n, _cell(s.get("name")), _cell(s.get("run")),
-                                                       s.get("timeout_seconds"), _cell(s.get("verify")), _on_failure(s))
-                for n, s in enumerate(incident["steps"], 1)]
+        out += ["| %d | %s | `%s` | %s s | %s | %s |" % (
+            n, _cell(s.get("name")), _cell(s.get("run")), s.get("timeout_seconds"), _cell(s.get("verify")),
+            _on_failure(s)) for n, s in enumerate(incident["steps"], 1)]
     return "\n".join(out) + "\n"
 
 
@@ -211,9 +211,9 @@ def _table(headers, rows):
     return "<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (head, body)
 
 
-def render_html(runbook, scenarios=BY_NAME):
+def render_html(runbook):
     """One self-contained page (no script, no external resource); every value is escaped."""
-    doc = as_reference_json(runbook, scenarios)
+    doc = as_reference_json(runbook)
     e = html.escape
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Runbook: %s</title>"
              "<style>%s</style></head><body>" % (e(str(doc["environment"] or "")), _STYLE),
@@ -250,7 +250,7 @@ def render_html(runbook, scenarios=BY_NAME):
     return "".join(parts)
 
 
-def render(runbook, scenarios=BY_NAME):
+def render(runbook):
     """``{"markdown", "html", "json"}`` (the JSON as text, sorted keys, for files)."""
-    return {"markdown": render_markdown(runbook, scenarios), "html": render_html(runbook, scenarios),
-            "json": json.dumps(as_reference_json(runbook, scenarios), indent=2, sort_keys=True) + "\n"}
+    return {"markdown": render_markdown(runbook), "html": render_html(runbook),
+            "json": json.dumps(as_reference_json(runbook), indent=2, sort_keys=True) + "\n"}

@@ -47,8 +47,8 @@ def test_a_service_without_a_complete_offsite_backup_is_named():
 
 
 def test_an_unreadable_store_a_wrong_key_and_an_unreachable_target_are_each_named():
-    keys = {"appdb": {"needed": True, "matches": False, "detail": "belongs to age1other, not to the backups' "
-                                                                   "recipient age1lab"}}
+    detail = "belongs to age1other, not to the backups' recipient age1lab"
+    keys = {"appdb": {"needed": True, "matches": False, "detail": detail}}
     result = rebuild.preflight(SERVICES, {"error": "S3 endpoint http://172.30.57.1:9555 refused the connection"},
                                {"reachable": False, "error": "ssh: connect to host 172.30.57.240 port 22: "
                                                              "Connection refused"}, keys, VERSIONS, now=NOW)
