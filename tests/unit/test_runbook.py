@@ -10,10 +10,14 @@ import yaml
 from ansible_collections.lifeboat.dr.plugins.module_utils import runbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_VARS = os.path.join(ROOT, "inventories", "lab", "group_vars", "all.yml")
+# make unit runs these in the working copy; ansible-test units runs on the built collection, which has no inventory.
+needs_lab_inventory = pytest.mark.skipif(not os.path.exists(LAB_VARS),
+                                         reason="the lab inventory is not part of the built collection")
 
 
 def lab_runbook():
-    with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "all.yml")) as handle:
+    with open(LAB_VARS) as handle:
         return yaml.safe_load(handle)["lifeboat_runbook"]
 
 
@@ -28,6 +32,7 @@ def small():
                            "steps": [step("status"), step("failover", on_failure="rollback", rollback_to="status")]}]}
 
 
+@needs_lab_inventory
 def test_the_lab_runbook_has_no_problem_and_no_drift():
     document = lab_runbook()
     assert runbook.problems(document) == []
@@ -73,6 +78,7 @@ def test_drift_names_uncovered_scenarios_and_unknown_ones():
     assert "incident INC-003 names scenario 'meteor', which no drill knows" in runbook.drift(document)
 
 
+@needs_lab_inventory
 def test_the_reference_json_selects_an_incident_like_jq():
     document = json.loads(runbook.render(lab_runbook())["json"])
     inc3 = [i for i in document["incidents"] if i["id"] == "INC-003"]
@@ -103,7 +109,8 @@ def test_markdown_and_html_say_the_same_and_escape_what_they_quote():
 def test_the_filters_give_the_same_answers():
     from ansible_collections.lifeboat.dr.plugins.filter.runbook import FilterModule
     filters = FilterModule().filters()
-    assert filters["runbook_problems"](lab_runbook()) == [] and filters["runbook_drift"](lab_runbook()) == []
+    assert filters["runbook_problems"](small()) == []
+    assert filters["runbook_drift"](small()) == runbook.drift(small()) != []
     assert set(filters["runbook_render"](small())) == {"markdown", "html", "json"}
     assert [s["name"] for s in filters["runbook_scenarios"]() if s["runnable"]] == [
         "database_failure", "db_corruption", "vector_store_corruption"]
