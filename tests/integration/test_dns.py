@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 
 import dns.exception
 import dns.flags
@@ -89,6 +90,10 @@ def test_both_servers_serve_the_zone_and_dns_verify_reads_each(dns_lab):
         values, ttl, _, authoritative = ask(server)
         assert values == [dns_lab["app1"]] and ttl == 60 and authoritative
     assert ask(NS1)[2] == ask(NS2)[2]
+    # The sample app is reached by its name through them: the address each server answers serves /healthz.
+    for server in (NS1, NS2):
+        with urllib.request.urlopen("http://%s:8080/healthz" % ask(server)[0][0], timeout=10) as response:
+            assert response.status == 200
     result = run_module("dns_verify", {"zone": ZONE, "record": "app", "resolver": [NS1]}, host="localhost")
     assert not result.get("failed"), result.get("msg")
     seen = {s["address"]: s for s in result["servers"]}
