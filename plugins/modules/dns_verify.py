@@ -228,7 +228,7 @@ def _resolver(addresses, port, query_timeout):
     resolver = dns.resolver.Resolver(configure=not addresses)
     if addresses:
         resolver.nameservers = list(addresses)
-    resolver.port = port if addresses else resolver.port
+        resolver.port = port
     resolver.lifetime = max(query_timeout * 2, 2.0)
     return resolver
 
