@@ -28,6 +28,13 @@ description:
     history), stops at the target and promotes. The recovery settings are reset afterwards.
   - If recovery fails, the attempt is kept as C(<data_directory>.failed-pitr-<stamp>) and the original data
     directory is put back (not started).
+  - With O(offsite), recovery runs from the offsite copy alone (what the role's C(postgresql_pitr_offsite) ships),
+    onto this host or any other. The offsite base backups and WAL are listed, the chosen base backup is downloaded
+    into O(staging_directory) (every file checked against its recorded sha256 and, with signatures, its record's
+    signature), and PostgreSQL's C(restore_command) fetches the WAL from the store. The store's settings and
+    credentials are written for that to a file only postgres can read, removed with the staging directory.
+  - C(restore_command) fetches O(prefetch) WAL files at a time in parallel, each checked and decompressed into a
+    spool in O(staging_directory), so most requests are answered by a rename.
   - Take a new base backup after a recovery; the role's timer does at its next run.
 author:
   - Lifeboat contributors (@lifeboat-dr)
@@ -75,6 +82,30 @@ options:
         (C(postgresql_pitr_signing_public_keys), C(/etc/lifeboat-pitr/<version>-<cluster>.public-keys)), else none.
     type: list
     elements: str
+  offsite:
+    description:
+      - The offsite store holding the cluster's copy, written like C(lifeboat_offsite) (C(provider) and its options
+        as M(lifeboat.dr.backup_offsite) takes them). Recover from it instead of the local O(repository).
+      - It holds credentials, so every value in it is masked in the module's output.
+      - The module must then run with the Lifeboat virtualenv's Python (C(ansible_python_interpreter)
+        C(/opt/lifeboat/venv/bin/python), which the lifeboat.dr.host_tools role makes with the store's client library);
+        C(restore_command) uses the same interpreter.
+    type: dict
+  offsite_prefix:
+    description:
+      - Prefix of the copy in the store, as the role's C(postgresql_pitr_offsite_prefix) shipped it.
+      - Required with O(offsite).
+    type: str
+  prefetch:
+    description: WAL files C(restore_command) fetches in parallel when one is asked for that is not spooled yet.
+    type: int
+    default: 8
+  staging_directory:
+    description:
+      - Directory (created for postgres, 0700, removed afterwards) for the spool of prefetched WAL and, with
+        O(offsite), the downloaded base backup. It needs room for the base backup and O(prefetch) WAL files.
+      - Defaults to C(/var/lib/postgresql/lifeboat-pitr-<version>-<cluster>).
+    type: path
   signature:
     description:
       - V(required) refuses unsigned and wrongly signed base backups and WAL files; V(optional) accepts unsigned
@@ -88,7 +119,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the repository, chooses the base backup and checks the window; changes nothing.
+      - Reads the repository (or the offsite copy), chooses the base backup and checks the window; changes nothing.
   diff_mode:
     support: none
     details:
@@ -125,6 +156,15 @@ EXAMPLES = r"""
   lifeboat.dr.pitr_restore:
     until: latest
     confirm: true
+
+- name: Recover onto a new host from the offsite copy alone
+  lifeboat.dr.pitr_restore:
+    until: latest
+    offsite: "{{ lifeboat_offsite }}"
+    offsite_prefix: pitr/app1/15-main
+    confirm: true
+  vars:
+    ansible_python_interpreter: /opt/lifeboat/venv/bin/python
 """
 
 RETURN = r"""
@@ -137,6 +177,10 @@ wal_signature:
   returned: always
   type: str
   sample: "every archived WAL file fetched is verified (signature: required)"
+source:
+  description: Where the base backup and WAL come from, the repository path or C(the offsite copy (prefix ...)).
+  returned: always
+  type: str
 window:
   description: The recoverable window.
   returned: always
@@ -183,18 +227,28 @@ executed_commands:
 import os
 import pwd
 import shutil
+import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import offsite as offsite_stores
 from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import offsite as pitr_offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import recovery
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import runner_for
 
 PITR_COMMAND = "/usr/local/bin/lifeboat-pitr"
+
+
+def _offsite_config(params, staging, owner):
+    """The store's settings for restore_command, in a file only postgres reads (removed with the staging directory)."""
+    path = os.path.join(staging, "offsite.json")
+    bf.write_json_atomic(path, params, 0o600, *owner)
+    return path
 
 
 def main():
@@ -206,33 +260,46 @@ def main():
         data_directory=dict(type="path"),
         confirm=dict(type="bool", default=False),
         timeout=dict(type="int", default=900),
+        offsite=dict(type="dict", no_log=True),
+        offsite_prefix=dict(type="str"),
+        prefetch=dict(type="int", default=8),
+        staging_directory=dict(type="path"),
         signing_public_keys=dict(type="list", elements="str", no_log=False),
         signature=dict(type="str", choices=["auto", "required", "optional", "ignore"]),
-    ), supports_check_mode=True)
+    ), required_by={"offsite": "offsite_prefix"}, supports_check_mode=True)
     params = module.params
     name = "%d-%s" % (params["version"], params["cluster"])
     repo = params["repository"] or "/var/backups/lifeboat-pitr/%s" % name
     data_dir = params["data_directory"] or "/var/lib/postgresql/%d/%s" % (params["version"], params["cluster"])
+    staging = params["staging_directory"] or "/var/lib/postgresql/lifeboat-pitr-%s" % name
     runner = runner_for(module)
+    provider = None
     try:
-        chosen = window.plan(repo, params["until"])
+        if params["offsite"]:
+            provider = offsite_stores.provider_from_params(params["offsite"])
+            found = pitr_offsite.remote_catalog(provider, params["offsite_prefix"])
+        else:
+            found = window.catalog(repo)
+        chosen = window.plan_from(found, params["until"])
         public_keys, policy = recovery.signing_settings(name, params["signing_public_keys"], params["signature"])
         # Who took the base backup and wrote the WAL, before the plan is shown or anything is touched.
         with signing.Signing(runner, public_keys=public_keys, policy=policy) as signer:
             authenticity = base_backups.check_signature(signer, chosen["base_backup"])
-            wal_signature, wal_warnings = recovery.check_wal_signed(signer, repo, chosen["base_backup"])
+            wal_signature, wal_warnings = recovery.check_wal_signed(signer, found, chosen["base_backup"])
     except bf.LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     win = chosen["window"]
     base = chosen["base_backup"]
+    # Not the store's address: every value of the offsite option is masked in the output (it holds credentials).
+    source = ("the offsite copy (prefix %s)" % params["offsite_prefix"]) if provider is not None else repo
     result = dict(
         changed=True, base_backup=base["base_id"], target=chosen["target_text"], executed_commands=runner.executed,
-        signature=authenticity["signature"], wal_signature=wal_signature,
+        signature=authenticity["signature"], wal_signature=wal_signature, source=source,
         warnings=authenticity["warnings"] + wal_warnings,
         window={"earliest": win["earliest"].isoformat(), "latest": win["latest"].isoformat(),
                 "base_backups": win["base_backups"]},
-        plan="recover cluster %s from base backup %s (ended %s) and archived WAL up to %s; move %s aside" % (
-            name, base["base_id"], base["finished_at"], chosen["target_text"], data_dir))
+        plan="recover cluster %s from base backup %s (ended %s) and archived WAL up to %s, from %s; move %s aside" % (
+            name, base["base_id"], base["finished_at"], chosen["target_text"], source, data_dir))
     if module.check_mode:
         module.exit_json(**result)
     if not params["confirm"]:
@@ -241,25 +308,40 @@ def main():
     if not os.access(PITR_COMMAND, os.X_OK):
         module.fail_json(msg="%s is missing: apply the lifeboat.dr.postgresql_pitr role first" % PITR_COMMAND, **result)
     postgres = pwd.getpwnam("postgres")
+    owner = (postgres.pw_uid, postgres.pw_gid)
     started = time.monotonic()
     keys_dir = None
     try:
+        # Left over from an interrupted recovery: nothing in it may be served to this one.
+        shutil.rmtree(staging, ignore_errors=True)
+        bf.ensure_dir(staging, 0o700, *owner)
+        spool = os.path.join(staging, "spool")
+        bf.ensure_dir(spool, 0o700, *owner)
+        remote = {}
+        if provider is not None:
+            runner.record([["lifeboat-pitr", "fetch", "base", base["base_id"], "from", found["where"]]])
+            chosen["base_backup"] = pitr_offsite.fetch_base_backup(provider, params["offsite_prefix"], base,
+                                                                   os.path.join(staging, "repository"))
+            remote = dict(offsite_config=_offsite_config(params["offsite"], staging, owner),
+                          prefix=params["offsite_prefix"], python=sys.executable)
         if signer.verifies:
             keys_dir, keys_file = recovery.write_public_keys(public_keys)
-            restore_command = recovery.restore_command_for(PITR_COMMAND, repo, signer, keys_file)
         else:
-            restore_command = recovery.restore_command_for(PITR_COMMAND, repo)
+            keys_file = None
+        restore_command = recovery.restore_command_for(
+            PITR_COMMAND, os.path.join(staging, "repository") if provider is not None else repo, signer, keys_file,
+            spool=spool, prefetch=params["prefetch"], **remote)
         recovery.check_restore_command(runner, restore_command)
         outcome = recovery.recover(
             runner, chosen, data_dir, "postgresql@%s" % name, "%d/%s" % (params["version"], params["cluster"]),
             "/usr/lib/postgresql/%d/bin" % params["version"], restore_command, bf.utcnow().strftime("%Y%m%d_%H%M%S"),
-            (postgres.pw_uid, postgres.pw_gid), params["timeout"],
-            "/var/log/postgresql/postgresql-%s.log" % name)
+            owner, params["timeout"], "/var/log/postgresql/postgresql-%s.log" % name)
     except (bf.LifeboatError, OSError) as exc:
         module.fail_json(msg=str(exc), **result)
     finally:
         if keys_dir:
             shutil.rmtree(keys_dir, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
     result.update(outcome, duration_seconds=round(time.monotonic() - started, 3))
     module.exit_json(**result)
 

@@ -115,7 +115,7 @@ def test_expire_keeps_the_newest_and_the_wal_they_need(repo):
     root = repo[0]
     _wal(root, "00000002.history", datetime.datetime(2026, 1, 1, tzinfo=UTC))
     dry = base_backups.expire(root, 1, dry_run=True)
-    assert dry == {"base_backups": ["base_20260101_010000"],
+    assert dry == {"base_backups": ["base_20260101_010000"], "held": [],
                    "wal": ["000000010000000000000002", "000000010000000000000003", "000000010000000000000004"]}
     assert len(repository.list_base_backups(root)) == 2
     assert base_backups.expire(root, 1) == dry

@@ -37,6 +37,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
 ABORT_RECOVERY = 255
 
 WAL_PREAMBLE = b"lifeboat-wal-v1\n"
+
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -53,6 +54,10 @@ def sign_wal(signer, directory, name, digest):
         raise bf.LifeboatError("%s was not archived, it cannot be signed (PostgreSQL keeps it and retries): %s"
                                % (name, exc))
     repository.write_text_atomic(os.path.join(directory, name + repository.SIG_SUFFIX), value)
+    try:
+        os.unlink(os.path.join(directory, name + repository.SHIPPED_SUFFIX))  # offsite again, with its signature
+    except FileNotFoundError:
+        pass
 
 
 def archive_wal(runner, repo, source, name, level=3, now=None, signer=None):
@@ -172,11 +177,15 @@ def unsigned_wal(repo, start_wal):
     directory = repository.wal_dir(repo)
     if not os.path.isdir(directory):
         return []
-    names = set(os.listdir(directory))
+    return unsigned_in(repository.archived_wal(repo), set(os.listdir(directory)), start_wal)
+
+
+def unsigned_in(names, entries, start_wal):
+    """``unsigned_wal`` for archived ``names`` with the file names ``entries`` beside them (local or offsite)."""
     start = repository.segment_number(start_wal)
-    return sorted(name for name in repository.archived_wal(repo)
+    return sorted(name for name in names
                   if (name.endswith(".history") or repository.segment_number(name) >= start)
-                  and name + repository.SIG_SUFFIX not in names)
+                  and name + repository.SIG_SUFFIX not in entries)
 
 
 def sign_archived(runner, repo, wal_source, signer, trust_history=False):

@@ -85,28 +85,44 @@ def verify_base_backup(info):
 
 
 def check_signature(signer, info):
-    """The signature of a base backup's ``lifeboat.json`` as written (listing adds fields), bound to its id."""
-    path = os.path.join(info["path"], repository.BASE_INFO)
-    try:
-        with open(path) as handle:
-            raw = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise bf.LifeboatError("base backup %s: %s is unreadable: %s" % (info["path"], path, exc))
-    return signer.verify(raw, None, None, shown_as="base backup %s" % info["path"],
-                         identity={"base_id": os.path.basename(info["path"].rstrip("/"))})
+    """The signature of a base backup's ``lifeboat.json`` as written (listing adds fields), bound to its id.
+
+    The id is the name of the directory (or offsite prefix) the record was found in, so a valid record
+    copied under another base backup's name is refused. An offsite base backup (``offsite.remote_catalog``)
+    carries its record as read (``raw``) and its ``key``.
+    """
+    if "raw" in info:
+        raw, where = info["raw"], info["key"].rsplit("/", 1)[0]
+    else:
+        where = info["path"].rstrip("/")
+        path = os.path.join(where, repository.BASE_INFO)
+        try:
+            with open(path) as handle:
+                raw = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise bf.LifeboatError("base backup %s: %s is unreadable: %s" % (where, path, exc))
+    return signer.verify(raw, None, None, shown_as="base backup %s" % where,
+                         identity={"base_id": where.rsplit("/", 1)[-1]})
 
 
-def expire(repo, keep, dry_run=False):
-    """Keep the newest ``keep`` base backups and the WAL they need; return what was (or would be) removed."""
+def expire(repo, keep, dry_run=False, held=()):
+    """Keep the newest ``keep`` base backups and the WAL they need; return what was (or would be) removed.
+
+    Names in ``held`` (base ids and WAL files not offsite yet: ``offsite.held_back``) are never removed,
+    and are listed in ``held``.
+    """
     if keep < 1:
         raise bf.LifeboatError("keep at least one base backup (got %d)" % keep)
     bases = repository.list_base_backups(repo)
-    removed = {"base_backups": [], "wal": []}
+    removed = {"base_backups": [], "wal": [], "held": []}
     if not bases:
         return removed
     doomed, kept = bases[:-keep], bases[-keep:]
     oldest_needed = repository.segment_number(kept[0]["start_wal"])
     for info in doomed:
+        if info["base_id"] in held:
+            removed["held"].append(info["base_id"])
+            continue
         removed["base_backups"].append(info["base_id"])
         if not dry_run:
             shutil.rmtree(info["path"])
@@ -114,9 +130,12 @@ def expire(repo, keep, dry_run=False):
         # History files are tiny and every later timeline needs them: never expire.
         if name.endswith(".history") or repository.segment_number(name) >= oldest_needed:
             continue
+        if name in held:
+            removed["held"].append(name)
+            continue
         removed["wal"].append(name)
         if not dry_run:
-            for suffix in (".zst", ".sha256", repository.SIG_SUFFIX):
+            for suffix in (".zst", ".sha256", repository.SIG_SUFFIX, repository.SHIPPED_SUFFIX):
                 try:
                     os.unlink(os.path.join(repository.wal_dir(repo), name + suffix))
                 except FileNotFoundError:

@@ -6,7 +6,9 @@
     archive_command = 'lifeboat-pitr archive-wal --repository R [--signing-key KEY] %p %f'
     restore_command = 'lifeboat-pitr restore-wal --repository R [--public-keys-file F --signature required] %f %p'
     lifeboat-pitr sign-archived --repository R --signing-key KEY --wal-dir D/pg_wal [--trust-archived-history]
-    lifeboat-pitr basebackup --repository R --bin-dir /usr/lib/postgresql/15/bin --keep 7
+    lifeboat-pitr basebackup --repository R --bin-dir /usr/lib/postgresql/15/bin --keep 7 [--hold-until-offsite]
+    lifeboat-pitr ship --repository R --offsite-config F --prefix P --keep 7
+    restore_command = 'PYTHON lifeboat-pitr restore-wal --repository R --spool S [--offsite-config F --prefix P] %f %p'
     lifeboat-pitr status --repository R --data-dir D --name 15-main --metrics-dir /var/lib/prometheus/node-exporter
     lifeboat-pitr window --repository R
 """
@@ -18,13 +20,17 @@ __metaclass__ = type
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
+from ansible_collections.lifeboat.dr.plugins.module_utils import offsite as offsite_stores
 from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import metrics
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
@@ -44,6 +50,16 @@ def _parser():
     restore.add_argument("--signature", choices=signing.POLICIES, default="auto",
                          help="required: refuse unsigned and wrongly signed segments; optional: refuse wrongly "
                               "signed ones; ignore: check nothing; auto: required when public keys are given")
+    restore.add_argument("--spool", help="directory (postgres's) where fetched segments wait, checked and "
+                                         "decompressed: a miss fetches the next --prefetch ones in parallel")
+    restore.add_argument("--prefetch", type=int, default=8, help="segments fetched at a miss (with --spool)")
+    restore.add_argument("--offsite-config", help="JSON of the offsite store (provider and credentials, 0600): "
+                                                  "fetch from the offsite copy instead of --repository")
+    restore.add_argument("--prefix", default="", help="prefix of the offsite copy")
+    ship = commands.add_parser("ship", help="upload archived WAL and base backups not offsite yet, oldest first")
+    ship.add_argument("--offsite-config", required=True, help="JSON of the offsite store (provider and credentials)")
+    ship.add_argument("--prefix", default="", help="prefix of the copy in the store")
+    ship.add_argument("--keep", type=int, help="offsite base backups to keep (with the WAL they need)")
     resign = commands.add_parser("sign-archived",
                                  help="sign the archived WAL files without a signature that pg_wal still holds "
                                       "(history files archived before signing)")
@@ -58,6 +74,8 @@ def _parser():
     base.add_argument("--level", type=int, default=3)
     base.add_argument("--port", help="port of the cluster (through the default socket directory)")
     base.add_argument("--signing-key", help="private Ed25519 key (0600) that signs the base backup's lifeboat.json")
+    base.add_argument("--hold-until-offsite", action="store_true",
+                      help="expire no base backup or WAL file that is not offsite yet (ship marks them)")
     status = commands.add_parser("status", help="write the archive and window metrics")
     commands.add_parser("window", help="print the recoverable window as JSON")
     status.add_argument("--data-dir")
@@ -94,12 +112,32 @@ def _restore_wal(runner, args):
     """
     try:
         keys = signing.read_public_keys_file(args.public_keys_file) if args.public_keys_file else []
+        if args.offsite_config or args.spool:
+            source = (offsite.OffsiteWal(_provider(args.offsite_config), args.prefix) if args.offsite_config
+                      else offsite.LocalWal(args.repository))
+            spool = args.spool or tempfile.mkdtemp(prefix="lifeboat-pitr-spool-")
+            try:
+                fetcher = offsite.WalFetcher(source, spool, args.prefetch if args.spool else 1, keys, args.signature)
+                return 0 if fetcher.restore(args.name, args.path) else 1
+            finally:
+                if not args.spool:
+                    shutil.rmtree(spool, ignore_errors=True)
         with signing.Signing(runner, public_keys=keys, policy=args.signature) as signer:
             return 0 if archive.restore_wal(runner, args.repository, args.name, args.path, signer=signer) else 1
     except Exception as exc:  # pylint: disable=broad-except
         sys.stderr.write("lifeboat-pitr: %s; stopping recovery here rather than promoting a shortened history\n"
                          % (exc if isinstance(exc, (bf.LifeboatError, OSError)) else repr(exc)))
         return archive.ABORT_RECOVERY
+
+
+def _provider(path):
+    """The offsite store a JSON file describes (the role's ``<cluster>.offsite.json``, pitr_restore's copy)."""
+    try:
+        with open(path) as handle:
+            params = json.load(handle)
+    except ValueError as exc:
+        raise bf.LifeboatError("%s is not valid JSON: %s" % (path, exc))
+    return offsite_stores.provider_from_params(params)
 
 
 def main(argv=None):
@@ -137,9 +175,14 @@ def main(argv=None):
                 info = base_backups.base_backup(runner, args.repository, args.bin_dir, args.level,
                                                 connection=["-p", args.port] if args.port else None,
                                                 signer=signer if args.signing_key else None)
-            removed = base_backups.expire(args.repository, args.keep)
+            held = offsite.held_back(args.repository) if args.hold_until_offsite else ()
+            removed = base_backups.expire(args.repository, args.keep, held=held)
             sys.stdout.write(json.dumps({"base_backup": info["base_id"], "size": info["size"],
                                          "start_wal": info["start_wal"], "removed": removed}) + "\n")
+        elif args.command == "ship":
+            done = offsite.ship(_provider(args.offsite_config), args.repository, args.prefix, keep=args.keep)
+            if done["wal"] or done["base_backups"]:
+                sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
         elif args.command == "status":
             text = _write_metrics(args) or metrics.render_metrics(args.name, args.repository, args.data_dir, bf.utcnow())
             sys.stdout.write(text + ("\n" if args.metrics_dir else ""))

@@ -11,6 +11,7 @@ import glob
 import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import offsite
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 
@@ -46,6 +47,21 @@ def render_metrics(name, repo, data_dir, now):
         ("lifeboat_pitr_window_end_timestamp_seconds", "Latest recoverable time (newest archived WAL).",
          win["latest"].timestamp() if win["latest"] else 0),
     ]
+    shipping = offsite.shipping_status(repo)
+    if shipping is not None:  # the cluster ships to an offsite store
+        pending = offsite.pending_wal(repo)
+        oldest = pending[0][1] / 1e9 if pending else None
+        values += [
+            ("lifeboat_pitr_offsite_pending_files", "Archived WAL files not offsite yet.", len(pending)),
+            ("lifeboat_pitr_offsite_pending_base_backups", "Base backups not offsite yet.",
+             len(offsite.pending_base_backups(repo))),
+            ("lifeboat_pitr_offsite_lag_seconds", "Age of the oldest archived WAL file not offsite yet.",
+             round(max(0.0, now.timestamp() - oldest), 3) if oldest else 0),
+            ("lifeboat_pitr_offsite_last_success_timestamp_seconds", "End of the last shipping run that succeeded.",
+             shipping.get("last_success_time", 0)),
+            ("lifeboat_pitr_offsite_failures_total", "Shipping runs that failed (the next run retries).",
+             shipping.get("failed_count", 0)),
+        ]
     lines = []
     for metric, text, value in values:
         kind = "counter" if metric.endswith("_total") else "gauge"

@@ -21,6 +21,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import window
 
 RECOVERY_SETTINGS = ("restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline")
 
@@ -43,17 +44,20 @@ def signing_settings(name, public_keys=None, policy=None, conf_dir=HOST_CONF_DIR
     return public_keys or [], policy
 
 
-def check_wal_signed(signer, repo, base):
+def check_wal_signed(signer, found, base):
     """Before recovery: what the WAL signature check will do, and refuse early what it would refuse midway.
 
     Only looks for ``.sig`` files (restore-wal verifies each one as PostgreSQL fetches it). Returns
     ``(description, warnings)``; raises LifeboatError under ``required`` when files a recovery from
-    ``base`` may fetch are unsigned.
+    ``base`` may fetch are unsigned. ``found`` is a repository path or a catalog (``window.catalog``,
+    ``offsite.remote_catalog``).
     """
     if not signer.verifies:
         why = "signature: ignore" if signer.policy == "ignore" else "no signing_public_keys configured"
         return "not checked (%s)" % why, []
-    unsigned = archive.unsigned_wal(repo, base["start_wal"])
+    if not isinstance(found, dict):
+        found = window.catalog(found)
+    unsigned = archive.unsigned_in(found["wal"], found["wal_entries"], base["start_wal"])
     shown = ", ".join(unsigned[:5]) + (" and %d more" % (len(unsigned) - 5) if len(unsigned) > 5 else "")
     if unsigned and signer.mode == "required":
         if all(name.endswith(".history") for name in unsigned):
@@ -89,11 +93,21 @@ def write_public_keys(public_keys, parent="/run"):
     return directory, path
 
 
-def restore_command_for(command, repo, signer=None, keys_file=None):
-    """PostgreSQL's restore_command: restore-wal, with the WAL signature check when ``signer`` verifies."""
-    argv = [command, "restore-wal", "--repository", repo]
+def restore_command_for(command, repo, signer=None, keys_file=None, spool=None, prefetch=None, offsite_config=None,
+                        prefix=None, python=None):
+    """PostgreSQL's restore_command: restore-wal, with the WAL signature check when ``signer`` verifies.
+
+    With ``spool`` a miss fetches ``prefetch`` segments in parallel; with ``offsite_config`` (and
+    ``prefix``) they come from the offsite copy, and ``python`` (the Lifeboat virtualenv's, which
+    holds the store's client library) runs the command.
+    """
+    argv = ([python] if python else []) + [command, "restore-wal", "--repository", repo]
     if signer is not None and signer.verifies:
         argv += ["--public-keys-file", keys_file, "--signature", signer.mode]
+    if spool:
+        argv += ["--spool", spool, "--prefetch", str(prefetch or 1)]
+    if offsite_config:
+        argv += ["--offsite-config", offsite_config, "--prefix", prefix or ""]
     return " ".join(shlex.quote(arg) for arg in argv) + " %f %p"
 
 

@@ -8,8 +8,11 @@ Layout (owned by the postgres user, 0700)::
     <repo>/wal/<segment>.zst       zstd-compressed WAL segment or history file
     <repo>/wal/<segment>.sha256    sha256 of the uncompressed file, written first
     <repo>/wal/<segment>.sig       with a signing key: sshsig of its name and sha256 (pitr.archive), before the .zst
+    <repo>/wal/<segment>.offsite   with an offsite store: the file is offsite (pitr.offsite)
     <repo>/base/<base_id>/         base.tar.zst, pg_wal.tar.zst, backup_manifest, lifeboat.json (written last)
+    <repo>/base/<base_id>/.offsite the base backup is offsite
     <repo>/.archive_status.json    last archive success and failure, for the metrics
+    <repo>/.offsite_status.json    last shipping success and failure, for the metrics
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,6 +46,10 @@ BASE_INFO = "lifeboat.json"
 
 
 SIG_SUFFIX = ".sig"
+
+
+# Beside a WAL file (and in a base backup's directory): it is offsite (pitr.offsite).
+SHIPPED_SUFFIX = ".offsite"
 
 
 DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024

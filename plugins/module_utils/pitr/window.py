@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
@@ -30,13 +31,28 @@ def parse_target(text):
     return when if when.tzinfo else when.replace(tzinfo=repository.UTC)
 
 
+def catalog(repo):
+    """What a recovery can use in the local repository ``repo``: ``remote_catalog`` gives the same offsite.
+
+    ``bases`` (complete base backups, oldest first), ``wal`` (``{name: archive time or None}``),
+    ``wal_entries`` (every file name beside them: ``.sha256``, ``.sig``) and ``where`` (for messages).
+    """
+    directory = repository.wal_dir(repo)
+    return {"bases": repository.list_base_backups(repo), "wal": repository.archived_wal(repo),
+            "wal_entries": set(os.listdir(directory)) if os.path.isdir(directory) else set(), "where": directory}
+
+
 def window(repo):
     """The span a recovery can reach: from the end of the oldest base backup to the newest archived WAL."""
-    bases = repository.list_base_backups(repo)
-    wal = repository.archived_wal(repo)
+    return window_of(catalog(repo))
+
+
+def window_of(found):
+    bases, wal = found["bases"], found["wal"]
     if not bases:
         return {"base_backups": 0, "earliest": None, "latest": None, "wal_files": len(wal)}
-    newest_wal = max([when for name, when in wal.items() if not name.endswith(".history")] or [bases[-1]["finished"]])
+    newest_wal = max([when for name, when in wal.items() if when is not None and not name.endswith(".history")]
+                     or [bases[-1]["finished"]])
     return {"base_backups": len(bases), "earliest": bases[0]["finished"],
             "latest": max(newest_wal, bases[-1]["finished"]), "wal_files": len(wal)}
 
@@ -64,12 +80,17 @@ def wal_gaps(names, start_wal):
 
 def plan(repo, until):
     """Choose the base backup for ``until`` and check the window; raises with the window when out of it."""
+    return plan_from(catalog(repo), until)
+
+
+def plan_from(found, until):
+    """``plan`` for a catalog (``catalog`` of a local repository, or ``offsite.remote_catalog``)."""
     target = parse_target(until)
-    win = window(repo)
+    win = window_of(found)
     if not win["base_backups"]:
         raise bf.LifeboatError("no complete base backup in %s: point-in-time recovery needs one "
-                               "(run lifeboat-pitr basebackup)" % repository.base_dir(repo))
-    bases = repository.list_base_backups(repo)
+                               "(run lifeboat-pitr basebackup)" % found["where"])
+    bases = found["bases"]
     if target is None:
         base = bases[-1]
     else:
@@ -77,11 +98,11 @@ def plan(repo, until):
             raise bf.LifeboatError("recovery target %s is outside the recoverable window %s (end of the oldest "
                                    "base backup .. newest archived WAL)" % (target.isoformat(sep=" "), describe_window(win)))
         base = [info for info in bases if info["finished"] <= target][-1]
-    gaps = wal_gaps(repository.archived_wal(repo), base["start_wal"])
+    gaps = wal_gaps(found["wal"], base["start_wal"])
     if gaps:
         raise bf.LifeboatError("the WAL archive %s misses %s after base backup %s: recovery would stop early "
-                               "and lose every later write" % (repository.wal_dir(repo), ", ".join(gaps[:5]), base["base_id"]))
-    return {"base_backup": base, "target": target, "window": win,
+                               "and lose every later write" % (found["where"], ", ".join(gaps[:5]), base["base_id"]))
+    return {"base_backup": base, "target": target, "window": win, "catalog": found,
             "target_text": "latest archived WAL" if target is None else target.isoformat(sep=" ")}
 
 
