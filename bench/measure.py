@@ -4,7 +4,8 @@
 Installed on the benchmark hosts as /usr/local/bin/lifeboat-bench-measure. Under
 the name lifeboat-bench-python (a symlink) it runs /usr/bin/python3 with its
 arguments: that is the Python interpreter Ansible uses there, so a module run is
-measured the same way as a shell pipeline.
+measured the same way as a shell pipeline. Under lifeboat-bench-venv-python it runs
+the Lifeboat virtualenv's Python (the offsite store's client library is there).
 CPU time and peak RSS come from getrusage(RUSAGE_CHILDREN): the CPU of the whole
 process tree, and the resident size of its largest process.
 """
@@ -35,4 +36,6 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if os.path.basename(sys.argv[0]) == "lifeboat-bench-python":
         args = ["/usr/bin/python3"] + args
+    elif os.path.basename(sys.argv[0]) == "lifeboat-bench-venv-python":
+        args = ["/opt/lifeboat/venv/bin/python"] + args
     sys.exit(main(args))

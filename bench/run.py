@@ -12,7 +12,10 @@ playbooks/lab_up.yml), alternating, repeat after repeat:
 * lifeboat-module: ``lifeboat.dr.db_dump`` / ``db_restore`` through ``ansible``;
 * lifeboat-playbook: ``backup.yml`` / ``restore.yml`` (Ansible's fixed overhead shows as the difference);
 * pgbackrest: full backup and in-place restore (zstd, process-max = cores);
-* lifeboat-pitr: the physical path, the base backup of ``lifeboat.dr.postgresql_pitr`` and ``pitr_restore``;
+* lifeboat-pitr: the physical path, the base backup of ``lifeboat.dr.postgresql_pitr`` and ``pitr_restore``,
+  from the local repository and from the offsite copy the role ships to the lab's S3 stand-in;
+* pgbackrest-s3: pgBackRest's backup and restore with an S3 repository (a second moto, with TLS, as
+  pgBackRest speaks only HTTPS to S3);
 * floor: ``tar -cf - DATADIR | cat > /dev/null`` and ``pg_dump -Fd -Z0 -j<cores>`` into tmpfs.
 
 Every restore is checked against the source (row count and content hash per
@@ -45,6 +48,11 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 TABLES = ("customers", "orders", "events")
 RESTORED = "benchdb_restored"
 INTERPRETER = "ansible_python_interpreter=/usr/local/bin/lifeboat-bench-python"
+# The same wrapper around the Lifeboat virtualenv's Python (the offsite store's client library is there).
+VENV_INTERPRETER = "ansible_python_interpreter=/usr/local/bin/lifeboat-bench-venv-python"
+# pgBackRest's S3 repository: a moto of its own with a self-signed certificate, on the lab's gateway.
+S3_TLS_PORT = 9556
+PITR_REPO = "/var/backups/lifeboat-pitr/15-main"
 
 
 def log(message):
@@ -83,11 +91,11 @@ def playbook(name, *extra, inventory=INVENTORY, check=True):
     return proc
 
 
-def module(name, args, host=DB_HOST):
+def module(name, args, host=DB_HOST, interpreter=INTERPRETER):
     """Run lifeboat.dr.<name> through ``ansible`` (JSON callback); return its result."""
     env = dict(ansible_env(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
     argv = [os.path.join(BIN, "ansible"), host, "-i", INVENTORY, "-m", "lifeboat.dr." + name, "-a", json.dumps(args),
-            "-e", INTERPRETER]
+            "-e", interpreter]
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
     try:
         doc = json.loads(proc.stdout[proc.stdout.find("{"):])
@@ -167,6 +175,7 @@ def setup(args):
         subprocess.run(["docker", "cp", os.path.join(ROOT, "bench", "measure.py"), "%s:%s" % (container(host), MEASURE)],
                        check=True)
         sh(host, "chmod 0755 {m} && ln -sf {m} /usr/local/bin/lifeboat-bench-python && "
+                 "ln -sf {m} /usr/local/bin/lifeboat-bench-venv-python && "
                  "install -d -o postgres -g postgres -m 0755 {w}".format(m=MEASURE, w=WORK))
         if host != DB_HOST:
             sh(host, "test -s %s/fleet.db || sqlite3 %s/fleet.db \"CREATE TABLE t (id integer PRIMARY KEY, v text); "
@@ -177,18 +186,51 @@ def setup(args):
                 "(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest zstd >/dev/null)")
     log("WAL archiving and a base backup: postgresql_pitr.yml (lifeboat.dr.postgresql_pitr)")
     playbook("postgresql_pitr.yml")
+    s3_tls()
     lifeboat_archive = psql("SHOW archive_command")
     if "pgbackrest" not in lifeboat_archive:
+        secret = S3_TLS_SECRET
         sh(DB_HOST, "install -d -o postgres -g postgres -m 0750 /var/lib/pgbackrest /var/log/pgbackrest && "
                     "cat > /etc/pgbackrest.conf <<'EOF'\n[global]\nrepo1-path=/var/lib/pgbackrest\n"
                     "repo1-retention-full=2\ncompress-type=zst\nprocess-max=%d\nstart-fast=y\nlog-level-console=warn\n"
-                    "\n[bench]\npg1-path=%s\nEOF" % (os.cpu_count(), DATA_DIR))
+                    "repo2-type=s3\nrepo2-path=/pgbackrest\nrepo2-retention-full=2\nrepo2-s3-bucket=bench-pgbackrest\n"
+                    "repo2-s3-endpoint=%s\nrepo2-storage-port=%d\nrepo2-storage-verify-tls=n\nrepo2-s3-uri-style=path\n"
+                    "repo2-s3-region=us-east-1\nrepo2-s3-key=bench\nrepo2-s3-key-secret=%s\n"
+                    "\n[bench]\npg1-path=%s\nEOF\nchmod 0640 /etc/pgbackrest.conf && chgrp postgres /etc/pgbackrest.conf"
+           % (os.cpu_count(), GATEWAY, S3_TLS_PORT, secret, DATA_DIR))
         # Both archives get every segment: Lifeboat's first, then pgBackRest's.
         chained = "%s && pgbackrest --stanza=bench archive-push %%p" % lifeboat_archive
         psql("ALTER SYSTEM SET archive_command = '%s'" % chained.replace("'", "''"))
         psql("SELECT pg_reload_conf()")
         sh(DB_HOST, "runuser -u postgres -- pgbackrest --stanza=bench stanza-create")
     ensure_dataset(args.size_gb)
+
+
+GATEWAY = "172.30.57.1"
+
+
+# moto checks no credentials: a fixed key keeps the lab's generated secrets out of docker exec's argv.
+S3_TLS_SECRET = "bench-not-a-secret"
+
+
+def s3_tls():
+    """pgBackRest's S3 store: moto with TLS (pgBackRest speaks only HTTPS to S3) and its bucket."""
+    url = "https://%s:%d" % (GATEWAY, S3_TLS_PORT)
+    probe = subprocess.run(["curl", "-ksf", "-o", "/dev/null", url + "/"], capture_output=True)
+    if probe.returncode != 0:
+        log("pgBackRest's S3 stand-in: moto_server --ssl on %s" % url)
+        with open(os.path.join(ROOT, ".lab", "moto-tls.log"), "w") as out:
+            subprocess.Popen([os.path.join(BIN, "moto_server"), "-H", GATEWAY, "-p", str(S3_TLS_PORT), "--ssl"],
+                             stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(60):
+            if subprocess.run(["curl", "-ksf", "-o", "/dev/null", url + "/"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.5)
+    import boto3  # the controller's virtualenv has it (the lab's S3 stand-in)
+    client = boto3.client("s3", endpoint_url=url, verify=False, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key=S3_TLS_SECRET)
+    if "bench-pgbackrest" not in [bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])]:
+        client.create_bucket(Bucket="bench-pgbackrest")
 
 
 def ensure_dataset(size_gb):
@@ -286,12 +328,22 @@ def backup_pgbackrest(m):
     return size(label)
 
 
-def restore_pgbackrest(m):
+def restore_pgbackrest(m, repo=1):
     m.run("systemctl stop postgresql@15-main && mv {d} {d}.bench-old && install -d -o postgres -g postgres -m 0700 {d} "
-          "&& runuser -u postgres -- pgbackrest --stanza=bench restore && systemctl start postgresql@15-main && "
-          "{wait}".format(d=DATA_DIR, wait=_WAIT_PROMOTED))
+          "&& runuser -u postgres -- pgbackrest --stanza=bench --repo={r} restore && systemctl start postgresql@15-main "
+          "&& {wait}".format(d=DATA_DIR, r=repo, wait=_WAIT_PROMOTED))
     sh(DB_HOST, "rm -rf %s.bench-old" % DATA_DIR)
     return "benchdb"
+
+
+def backup_pgbackrest_s3(m):
+    m.run("pgbackrest --stanza=bench --repo=2 --type=full backup", user="postgres")
+    info = json.loads(sh(DB_HOST, "runuser -u postgres -- pgbackrest --stanza=bench --repo=2 --output=json info"))
+    return info[0]["backup"][-1]["info"]["repository"]["delta"] / 1e6
+
+
+def restore_pgbackrest_s3(m):
+    return restore_pgbackrest(m, repo=2)
 
 
 _WAIT_PROMOTED = ("for i in $(seq 1 1200); do [ \"$(runuser -u postgres -- psql -XAtc 'SELECT pg_is_in_recovery()' "
@@ -308,6 +360,24 @@ def backup_lifeboat_pitr(m):
 
 def restore_lifeboat_pitr(m):
     result = module("pitr_restore", {"until": "latest", "confirm": True, "timeout": 1800})
+    m.figures["in_module_s"] = result.get("duration_seconds")
+    if result.get("kept_data_directory"):
+        sh(DB_HOST, "rm -rf %s" % shlex.quote(result["kept_data_directory"]))
+    return "benchdb"
+
+
+def wait_offsite():
+    """Before the offsite recovery: the newest base backup and WAL shipped (the role's timer ships them)."""
+    sh(DB_HOST, "for i in $(seq 1 600); do n=$(find %s -name '*.zst' -path '*/wal/*' | while read f; do "
+                "test -e ${f%%.zst}.offsite || echo x; done | wc -l); b=$(for d in %s/base/base_*; do test -e $d/.offsite "
+                "|| echo x; done | wc -l); [ $n = 0 ] && [ $b = 0 ] && exit 0; sleep 1; done; exit 1" % (PITR_REPO, PITR_REPO))
+
+
+def restore_lifeboat_pitr_offsite(m):
+    # The store and its credentials come from the inventory (templated by Ansible), never from argv.
+    result = module("pitr_restore", {"until": "latest", "confirm": True, "timeout": 1800,
+                                     "offsite": "{{ postgresql_pitr_offsite }}", "offsite_prefix": "pitr/benchdb/15-main"},
+                    interpreter=VENV_INTERPRETER)
     m.figures["in_module_s"] = result.get("duration_seconds")
     if result.get("kept_data_directory"):
         sh(DB_HOST, "rm -rf %s" % shlex.quote(result["kept_data_directory"]))
@@ -338,6 +408,7 @@ CONTENDERS = [
      "output"),
     ("backup/lifeboat-playbook", "Lifeboat backup.yml (playbook)", backup_lifeboat_playbook, "output"),
     ("backup/pgbackrest", "pgBackRest full (zstd, process-max=cores)", backup_pgbackrest, "output"),
+    ("backup/pgbackrest-s3", "pgBackRest full to S3 (zstd, process-max=cores)", backup_pgbackrest_s3, "output"),
     ("backup/lifeboat-pitr", "Lifeboat PITR base backup (pg_basebackup + zstd)", backup_lifeboat_pitr, "output"),
     ("floor/tar", "floor: tar of the data directory to /dev/null", floor_tar, "output"),
     ("floor/pg_dump-directory", "floor: pg_dump -Fd -Z0 -j cores to tmpfs", floor_pg_dump_directory, "output"),
@@ -346,7 +417,13 @@ CONTENDERS = [
     ("restore/lifeboat-playbook", "Lifeboat restore.yml (playbook)", restore_lifeboat_playbook, "database"),
     ("restore/pgbackrest", "pgBackRest restore + recovery to promotion", restore_pgbackrest, "database"),
     ("restore/lifeboat-pitr", "Lifeboat pitr_restore to latest (+ verify)", restore_lifeboat_pitr, "database"),
+    ("restore/pgbackrest-s3", "pgBackRest restore from S3 + recovery to promotion", restore_pgbackrest_s3, "database"),
+    ("restore/lifeboat-pitr-offsite", "Lifeboat pitr_restore to latest from the offsite copy (S3)",
+     restore_lifeboat_pitr_offsite, "database"),
 ]
+
+# Run before a contender's measurement starts (not measured).
+PREPARE = {"restore/lifeboat-pitr-offsite": wait_offsite}
 
 
 def measure_round(repeat, source, results, only):
@@ -354,10 +431,12 @@ def measure_round(repeat, source, results, only):
     for phase in ("backup", "floor", "restore"):
         group = [c for c in CONTENDERS if c[0].startswith(phase + "/") and (not only or c[0] in only)]
         # physical restores replace the cluster: keep them after the logical ones
-        logical = [c for c in group if not c[0].endswith(("pgbackrest", "pitr"))]
+        logical = [c for c in group if "pgbackrest" not in c[0] and "pitr" not in c[0]]
         physical = [c for c in group if c not in logical]
         shift = repeat % max(len(logical), 1)
         for name, label, func, kind in logical[shift:] + logical[:shift] + physical[repeat % 2:] + physical[:repeat % 2]:
+            if name in PREPARE:
+                PREPARE[name]()
             psql("CHECKPOINT")
             log("repeat %d: %s" % (repeat + 1, label))
             with Measurement() as m:
@@ -432,7 +511,8 @@ def main():
     for name, entry in results.items():
         entry["summary"] = stats.summary(entry["runs"])
         for key, base in (("vs_reference", name.split("/")[0] + "/reference"),
-                          ("vs_pgbackrest", name.split("/")[0] + "/pgbackrest")):
+                          ("vs_pgbackrest", name.split("/")[0] + "/pgbackrest"
+                           + ("-s3" if name.endswith("-offsite") else ""))):
             if base in results and base != name:
                 entry[key] = stats.paired_ratio(entry["runs"], results[base]["runs"])
     scaling = measure_scaling(counts, args.repeat) if counts else []

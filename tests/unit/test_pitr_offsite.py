@@ -279,3 +279,10 @@ def test_cli_ships_and_serves_restore_command_from_the_offsite_copy(repo, store,
     assert cli.main(args + [recovery.PROBE_WAL, os.devnull]) == 1
     config.write_text("{not json")
     assert cli.main(args + [SEGMENTS[6], str(tmp_path / "last")]) == archive.ABORT_RECOVERY
+
+
+def test_the_default_prefix_is_the_same_for_the_role_and_a_recovery_elsewhere():
+    from ansible_collections.lifeboat.dr.plugins.filter.pitr import pitr_offsite_prefix
+    assert pitr_offsite_prefix({"provider": "s3"}, "app1") == "pitr/app1/15-main"
+    assert pitr_offsite_prefix({"prefix": "/prod/"}, "db1", 16, "main") == "prod/pitr/db1/16-main"
+    assert offsite.default_prefix(None, "app1", "15", "other") == "pitr/app1/15-other"

@@ -48,6 +48,14 @@ STATUS_KEY = "status.json"
 WAL_SIDE_FILES = (".sha256", repository.SIG_SUFFIX)
 
 
+def default_prefix(store, host, version=15, cluster="main"):
+    """Where ``host``'s cluster is shipped in ``store`` unless configured: ``[<store prefix>/]pitr/<host>/<version>-<cluster>``.
+
+    The role's default and a recovery onto another host (which knows the lost host's name) agree on it.
+    """
+    return join((store or {}).get("prefix") or "", "pitr", host, "%s-%s" % (version, cluster))
+
+
 def join(*parts):
     return "/".join(part.strip("/") for part in parts if part and part.strip("/"))
 
