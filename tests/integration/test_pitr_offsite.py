@@ -102,8 +102,8 @@ def test_a_new_host_recovers_every_shipped_write_from_the_offsite_copy_alone(mar
     assert psql("SELECT max(id) FROM marks", "offsitecheck") == "700"
     result_file = tmp_path / "result.json"
     proc = playbook("../tests/integration/playbooks/pitr_offsite_recover.yml", "-e", "result_file=%s" % result_file)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     result = json.loads(result_file.read_text())
-    assert not result.get("failed"), result.get("msg")
     assert result["source"] == "the offsite copy (prefix pitr/app1/15-main)"
     assert result["kept_data_directory"].startswith(OTHER_DATA + ".pre-pitr-")
     assert _rows(OTHER) == expected

@@ -82,8 +82,8 @@ def test_ship_uploads_everything_in_order_marks_it_and_then_has_nothing_to_do(re
     assert done["wal"] == SEGMENTS and done["base_backups"] == ["base_20260101_010000"]
     for name in SEGMENTS:
         for suffix in (".zst", ".sha256"):
-            with open(_remote(store, "wal", name + suffix), "rb") as there, open(os.path.join(repo, "wal", name + suffix),
-                                                                                   "rb") as here:
+            local = os.path.join(repo, "wal", name + suffix)
+            with open(_remote(store, "wal", name + suffix), "rb") as there, open(local, "rb") as here:
                 assert there.read() == here.read()
         assert os.path.exists(os.path.join(repo, "wal", name + repository.SHIPPED_SUFFIX))
     assert os.path.exists(_remote(store, "base", "base_20260101_010000", repository.BASE_INFO))
@@ -117,7 +117,7 @@ def test_a_store_that_is_down_fails_the_shipping_run_never_the_archiving(repo, s
         offsite.ship(store, repo, PREFIX)
     assert offsite.shipping_status(repo)["failed_count"] == 1
     _archive(repo, tmp_path, "000000010000000000000009")  # archive_command does not care
-    assert [name for name, _ in offsite.pending_wal(repo)][-1] == "000000010000000000000009"
+    assert offsite.pending_wal(repo)[-1][0] == "000000010000000000000009"
     os.unlink(store.root)
     os.rename(store.root + ".unmounted", store.root)
     assert offsite.ship(store, repo, PREFIX)["wal"] == SEGMENTS + ["000000010000000000000009"]  # the queue drains
