@@ -57,6 +57,7 @@ lab-down:
 lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
+	$(BIN)/antsibull-changelog lint
 
 # The collection must build without lab, bench, inventory or dev files, install into a
 # clean path, and work from there, outside this working copy: ansible-doc for every

@@ -3,7 +3,10 @@
 #   1. it contains no lab, bench, inventory, molecule, test or dev files;
 #   2. it installs into a clean path;
 #   3. from there, outside this working copy (and without its ansible.cfg), ansible-doc
-#      reads every module and every shipped playbook passes --syntax-check by FQCN.
+#      reads every module and every shipped playbook passes --syntax-check by FQCN;
+#   4. ansible-builder finds the collection's Python and system needs in the installed copy
+#      (introspect, as an image build does) and makes the execution environment's build context
+#      from execution-environment.yml (building the image needs a container registry).
 # The dependencies (community.postgresql, ...) come from the `ansible` package in the
 # venv, as --no-deps install cannot fetch them without Galaxy.
 #
@@ -58,5 +61,24 @@ for path in "$installed"/playbooks/*.yml; do
   playbooks=$((playbooks + 1))
 done
 
+"$BIN/ansible-builder" introspect --sanitize "$BUILD/collections" >"$BUILD/introspect.yml"
+for needed in "dnspython>=2.6  # from collection lifeboat.dr" "boto3>=1.34  # from collection lifeboat.dr" \
+              "openssh-client [platform:dpkg]  # from collection lifeboat.dr"; do
+  if ! grep -qF "$needed" "$BUILD/introspect.yml"; then
+    cat "$BUILD/introspect.yml" >&2
+    echo "ansible-builder introspect does not find '$needed' in the built collection's meta/execution-environment.yml" >&2
+    exit 1
+  fi
+done
+rm -rf "$BUILD/ee-context"
+"$BIN/ansible-builder" create --file "$ROOT/execution-environment.yml" --context "$BUILD/ee-context" \
+  --output-filename Containerfile >"$BUILD/ee-create.log"
+for file in Containerfile _build/requirements.yml _build/scripts/assemble; do
+  test -f "$BUILD/ee-context/$file" || { echo "ansible-builder create made no $file" >&2; exit 1; }
+done
+grep -q "name: lifeboat.dr" "$BUILD/ee-context/_build/requirements.yml"
+grep -q "quay.io/ansible/awx-ee" "$BUILD/ee-context/Containerfile"
+
 echo "built $(basename "$artifact"): $(grep -vc '/$' "$BUILD/files.txt") files, none from lab, bench, inventories or dev files;" \
-  "$modules modules documented and $playbooks playbooks parse from the installed copy"
+  "$modules modules documented and $playbooks playbooks parse from the installed copy;" \
+  "the execution environment's needs introspect and its build context is made"
