@@ -332,10 +332,10 @@ def wait_offsite():
 
 
 def restore_lifeboat_pitr_offsite(m):
-    # The store and its credentials come from the inventory (templated by Ansible), never from argv.
+    # The store's settings and credentials as the role wrote them on the host, never in argv.
     result = module("pitr_restore", {"until": "latest", "confirm": True, "timeout": 1800,
-                                     "offsite": "{{ postgresql_pitr_offsite }}", "offsite_prefix": "pitr/benchdb/15-main"},
-                    interpreter=VENV_INTERPRETER)
+                                     "offsite_config": "/etc/lifeboat-pitr/15-main.offsite.json",
+                                     "offsite_prefix": "pitr/benchdb/15-main"}, interpreter=VENV_INTERPRETER)
     m.figures["in_module_s"] = result.get("duration_seconds")
     if result.get("kept_data_directory"):
         sh(DB_HOST, "rm -rf %s" % shlex.quote(result["kept_data_directory"]))

@@ -28,7 +28,7 @@ description:
     history), stops at the target and promotes. The recovery settings are reset afterwards.
   - If recovery fails, the attempt is kept as C(<data_directory>.failed-pitr-<stamp>) and the original data
     directory is put back (not started).
-  - With O(offsite), recovery runs from the offsite copy alone (what the role's C(postgresql_pitr_offsite) ships),
+  - With O(offsite_config), recovery runs from the offsite copy alone (what the role's C(postgresql_pitr_offsite) ships),
     onto this host or any other. The offsite base backups and WAL are listed, the chosen base backup is downloaded
     into O(staging_directory) (every file checked against its recorded sha256 and, with signatures, its record's
     signature), and PostgreSQL's C(restore_command) fetches the WAL from the store. The store's settings and
@@ -82,19 +82,21 @@ options:
         (C(postgresql_pitr_signing_public_keys), C(/etc/lifeboat-pitr/<version>-<cluster>.public-keys)), else none.
     type: list
     elements: str
-  offsite:
+  offsite_config:
     description:
-      - The offsite store holding the cluster's copy, written like C(lifeboat_offsite) (C(provider) and its options
-        as M(lifeboat.dr.backup_offsite) takes them). Recover from it instead of the local O(repository).
-      - It holds credentials, so every value in it is masked in the module's output.
+      - A JSON file on the host with the offsite store holding the cluster's copy, written like C(lifeboat_offsite)
+        (C(provider) and its options as M(lifeboat.dr.backup_offsite) takes them, credentials included; root's,
+        0600). Recover from that copy instead of the local O(repository). The lifeboat.dr.postgresql_pitr role
+        keeps one as C(/etc/lifeboat-pitr/<version>-<cluster>.offsite.json); the restore role's C(pitr) entry point
+        writes one for the recovery and removes it. A file keeps the credentials out of the module's arguments.
       - The module must then run with the Lifeboat virtualenv's Python (C(ansible_python_interpreter)
         C(/opt/lifeboat/venv/bin/python), which the lifeboat.dr.host_tools role makes with the store's client library);
         C(restore_command) uses the same interpreter.
-    type: dict
+    type: path
   offsite_prefix:
     description:
       - Prefix of the copy in the store, as the role's C(postgresql_pitr_offsite_prefix) shipped it.
-      - Required with O(offsite).
+      - Required with O(offsite_config).
     type: str
   prefetch:
     description: WAL files C(restore_command) fetches in parallel when one is asked for that is not spooled yet.
@@ -103,7 +105,7 @@ options:
   staging_directory:
     description:
       - Directory (created for postgres, 0700, removed afterwards) for the spool of prefetched WAL and, with
-        O(offsite), the downloaded base backup. It needs room for the base backup and O(prefetch) WAL files.
+        O(offsite_config), the downloaded base backup. It needs room for the base backup and O(prefetch) WAL files.
       - Defaults to C(/var/lib/postgresql/lifeboat-pitr-<version>-<cluster>).
     type: path
   signature:
@@ -160,7 +162,7 @@ EXAMPLES = r"""
 - name: Recover onto a new host from the offsite copy alone
   lifeboat.dr.pitr_restore:
     until: latest
-    offsite: "{{ lifeboat_offsite }}"
+    offsite_config: /etc/lifeboat-pitr/15-main.offsite.json
     offsite_prefix: pitr/app1/15-main
     confirm: true
   vars:
@@ -178,7 +180,7 @@ wal_signature:
   type: str
   sample: "every archived WAL file fetched is verified (signature: required)"
 source:
-  description: Where the base backup and WAL come from, the repository path or C(the offsite copy (prefix ...)).
+  description: Where the base backup and WAL come from, the repository's WAL directory or the store and prefix.
   returned: always
   type: str
 window:
@@ -260,13 +262,13 @@ def main():
         data_directory=dict(type="path"),
         confirm=dict(type="bool", default=False),
         timeout=dict(type="int", default=900),
-        offsite=dict(type="dict", no_log=True),
+        offsite_config=dict(type="path"),
         offsite_prefix=dict(type="str"),
         prefetch=dict(type="int", default=8),
         staging_directory=dict(type="path"),
         signing_public_keys=dict(type="list", elements="str", no_log=False),
         signature=dict(type="str", choices=["auto", "required", "optional", "ignore"]),
-    ), required_by={"offsite": "offsite_prefix"}, supports_check_mode=True)
+    ), required_by={"offsite_config": "offsite_prefix"}, supports_check_mode=True)
     params = module.params
     name = "%d-%s" % (params["version"], params["cluster"])
     repo = params["repository"] or "/var/backups/lifeboat-pitr/%s" % name
@@ -275,8 +277,9 @@ def main():
     runner = runner_for(module)
     provider = None
     try:
-        if params["offsite"]:
-            provider = offsite_stores.provider_from_params(params["offsite"])
+        if params["offsite_config"]:
+            store = offsite_stores.params_from_file(params["offsite_config"])
+            provider = offsite_stores.provider_from_params(store)
             found = pitr_offsite.remote_catalog(provider, params["offsite_prefix"])
         else:
             found = window.catalog(repo)
@@ -290,8 +293,7 @@ def main():
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     win = chosen["window"]
     base = chosen["base_backup"]
-    # Not the store's address: every value of the offsite option is masked in the output (it holds credentials).
-    source = ("the offsite copy (prefix %s)" % params["offsite_prefix"]) if provider is not None else repo
+    source = found["where"]
     result = dict(
         changed=True, base_backup=base["base_id"], target=chosen["target_text"], executed_commands=runner.executed,
         signature=authenticity["signature"], wal_signature=wal_signature, source=source,
@@ -322,7 +324,7 @@ def main():
             runner.record([["lifeboat-pitr", "fetch", "base", base["base_id"], "from", found["where"]]])
             chosen["base_backup"] = pitr_offsite.fetch_base_backup(provider, params["offsite_prefix"], base,
                                                                    os.path.join(staging, "repository"))
-            remote = dict(offsite_config=_offsite_config(params["offsite"], staging, owner),
+            remote = dict(offsite_config=_offsite_config(store, staging, owner),
                           prefix=params["offsite_prefix"], python=sys.executable)
         if signer.verifies:
             keys_dir, keys_file = recovery.write_public_keys(public_keys)

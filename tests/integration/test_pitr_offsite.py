@@ -104,12 +104,13 @@ def test_a_new_host_recovers_every_shipped_write_from_the_offsite_copy_alone(mar
     proc = playbook("../tests/integration/playbooks/pitr_offsite_recover.yml", "-e", "result_file=%s" % result_file)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     result = json.loads(result_file.read_text())
-    assert result["source"] == "the offsite copy (prefix pitr/app1/15-main)"
+    assert result["source"].endswith("(prefix pitr/app1/15-main)") and "lifeboat-lab" in result["source"]
     assert result["kept_data_directory"].startswith(OTHER_DATA + ".pre-pitr-")
     assert _rows(OTHER) == expected
     assert sh("runuser -u postgres -- psql -XAtq -c 'SELECT pg_is_in_recovery()'", container=OTHER).strip() == "f"
     # Nothing of the recovery is left: no staging copy, no credentials file, no restore_command.
     assert sh("ls /var/lib/postgresql", container=OTHER).split() == ["15"]
+    assert sh("ls -A /run/lifeboat-restore 2>/dev/null || true", container=OTHER).strip() == ""
     assert "restore_command" not in sh("cat %s/postgresql.auto.conf" % OTHER_DATA, container=OTHER)
     secret = json.loads(sh("cat " + CONFIG))["secret_key"]
     assert secret not in proc.stdout + proc.stderr + result_file.read_text()

@@ -286,3 +286,21 @@ def test_the_default_prefix_is_the_same_for_the_role_and_a_recovery_elsewhere():
     assert pitr_offsite_prefix({"provider": "s3"}, "app1") == "pitr/app1/15-main"
     assert pitr_offsite_prefix({"prefix": "/prod/"}, "db1", 16, "main") == "prod/pitr/db1/16-main"
     assert offsite.default_prefix(None, "app1", "15", "other") == "pitr/app1/15-other"
+
+
+def test_a_file_damaged_in_the_repository_is_not_shipped(repo, store):
+    path = os.path.join(repo, "wal", SEGMENTS[2] + ".zst")
+    with open(path, "rb") as handle:
+        good = handle.read()
+    archived = os.stat(path)
+    with open(path, "wb") as handle:
+        handle.write(good[:-8] + bytes(8))  # same size, other bytes: what a bad disk or a careless hand leaves
+    os.utime(path, ns=(archived.st_atime_ns, archived.st_mtime_ns))
+    with pytest.raises(repository.CorruptWal, match="%s .*not shipped" % SEGMENTS[2]):
+        offsite.ship(store, repo, PREFIX)
+    assert [name for name, _when in offsite.pending_wal(repo)] == SEGMENTS[2:]  # the ones before went
+    assert not os.path.exists(_remote(store, "wal", SEGMENTS[2] + ".zst"))
+    with open(path, "wb") as handle:
+        handle.write(good)
+    os.utime(path, ns=(archived.st_atime_ns, archived.st_mtime_ns))
+    assert offsite.ship(store, repo, PREFIX)["wal"] == SEGMENTS[2:]

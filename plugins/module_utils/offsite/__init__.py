@@ -46,3 +46,19 @@ def get(name):
 def provider_from_params(params):
     """The store that ``params`` (the module's options, or the agent's ``offsite.json``) describe."""
     return get(params.get("provider")).from_params(params)
+
+
+def params_from_file(path):
+    """A store's settings and credentials from a JSON file (``lifeboat-pitr``'s offsite config, 0600)."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    try:
+        with open(path) as handle:
+            params = json.load(handle)
+    except OSError as exc:
+        raise LifeboatError("the offsite settings %s cannot be read: %s" % (path, exc.strerror))
+    except ValueError as exc:
+        raise LifeboatError("the offsite settings %s are not valid JSON: %s" % (path, exc))
+    if not isinstance(params, dict) or not params.get("provider"):
+        raise LifeboatError("the offsite settings %s name no provider" % path)
+    return params

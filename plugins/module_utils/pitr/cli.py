@@ -132,12 +132,7 @@ def _restore_wal(runner, args):
 
 def _provider(path):
     """The offsite store a JSON file describes (the role's ``<cluster>.offsite.json``, pitr_restore's copy)."""
-    try:
-        with open(path) as handle:
-            params = json.load(handle)
-    except ValueError as exc:
-        raise bf.LifeboatError("%s is not valid JSON: %s" % (path, exc))
-    return offsite_stores.provider_from_params(params)
+    return offsite_stores.provider_from_params(offsite_stores.params_from_file(path))
 
 
 def main(argv=None):

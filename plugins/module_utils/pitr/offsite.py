@@ -12,7 +12,8 @@ The remote mirrors the repository under a prefix (``postgresql_pitr_offsite_pref
     <prefix>/status.json                     the newest WAL shipped and when PostgreSQL archived it
 
 ``ship`` (the ``lifeboat-pitr ship`` timer, never PostgreSQL's archive_command, so a store that is
-down never holds up archiving) uploads what is not offsite yet, oldest first, and marks each file
+down never holds up archiving) checks each WAL file against its checksum (a file damaged in the
+repository is refused, not copied), uploads what is not offsite yet, oldest first, and marks each file
 shipped in the local repository (``<name>.offsite``, ``base/<id>/.offsite``); the base backup timer
 expires only marked files (``base_backups.expire(held=...)``). Every object carries its sha256;
 an object already offsite with other content is refused, never overwritten.
@@ -122,8 +123,30 @@ def _put_checked(provider, key, path, checksum):
         raise bf.LifeboatError("offsite object %s has %s bytes after upload, the file has %d" % (key, size, expected))
 
 
-def ship_wal(provider, repo, prefix, name):
-    """Upload one archived WAL file (side files first, then its data) and mark it shipped."""
+class _Discard:
+    def write(self, data):
+        pass
+
+
+def check_archived(runner, repo, name):
+    """Decompress archived ``name`` and compare it with its ``.sha256``: a file damaged in the repository after it
+    was archived is not shipped (its copy offsite would look whole, checksum and all)."""
+    directory = repository.wal_dir(repo)
+    expected = repository.read_text(os.path.join(directory, name + ".sha256"))
+    hasher = bf.HashingWriter(_Discard())
+    try:
+        runner.pipeline([[runner.binary("zstd"), "-q", "-d", "-c", "--", os.path.join(directory, name + ".zst")]],
+                        sink=hasher.write)
+    except bf.LifeboatError as exc:
+        raise repository.CorruptWal("archived WAL %s in %s cannot be decompressed, not shipped: %s" % (name, directory, exc))
+    if hasher.checksum != expected:
+        raise repository.CorruptWal("archived WAL %s in %s does not match its checksum (%s, recorded %s): damaged after it "
+                                    "was archived, not shipped" % (name, directory, hasher.checksum, expected))
+
+
+def ship_wal(provider, repo, prefix, name, runner=None):
+    """Check one archived WAL file, upload it (side files first, then its data) and mark it shipped."""
+    check_archived(runner or Runner(), repo, name)
     directory = repository.wal_dir(repo)
     for suffix in WAL_SIDE_FILES:
         path = os.path.join(directory, name + suffix)
