@@ -14,7 +14,7 @@ version_added: "1.2.0"
 description:
   - Converts the portable subset of OnCalendar (weekdays, months, days, hours and minutes as numbers, lists or
     ranges; seconds 00; any year; an IANA time zone) to five-field cron, Sunday 0; anything cron cannot say the
-    same way is refused with the reason. Cron has no time zone: run it in the expression's zone (Semaphore's
+    same way is refused with the reason. Cron has no time zone, so run it in the expression's zone (Semaphore's
     schedule time zone). The companion filter C(lifeboat.dr.schedule_rrule) gives AWX's rrule.
 options:
   _input:

@@ -120,9 +120,9 @@ def _cron_field(values):
 def to_cron(expr):
     """The five-field cron expression (minute hour day month weekday; Sunday 0) with the same fire times."""
     found = parse(expr) if isinstance(expr, str) else expr
-    weekdays = None if found["weekdays"] is None else [(day + 1) % 7 for day in found["weekdays"]]
-    return " ".join(_cron_field(values) for values in (found["minute"], found["hour"], found["day"], found["month"],
-                                                        sorted(weekdays) if weekdays is not None else None))
+    weekdays = None if found["weekdays"] is None else sorted((day + 1) % 7 for day in found["weekdays"])
+    fields = (found["minute"], found["hour"], found["day"], found["month"], weekdays)
+    return " ".join(_cron_field(values) for values in fields)
 
 
 def _month_step(months):
@@ -138,7 +138,7 @@ def _month_step(months):
 def _first_month_at_or_after(months, day, hour, minute, dtstart):
     """The first ``day`` of a month in ``months`` at ``hour:minute`` not before ``dtstart`` (naive local)."""
     year, month = dtstart.year, dtstart.month
-    for _ in range(25):
+    for _month in range(25):
         if month in months:
             candidate = dtstart.replace(year=year, month=month, day=day, hour=hour, minute=minute, second=0,
                                         microsecond=0)
@@ -221,4 +221,4 @@ def cron_times(expr, start, count):
     utc = zoneinfo.ZoneInfo("UTC")
     zone = zoneinfo.ZoneInfo(parse(expr)["zone"])
     walker = croniter(to_cron(expr), start.astimezone(zone).replace(tzinfo=None))
-    return [walker.get_next(datetime.datetime).replace(tzinfo=zone).astimezone(utc) for _ in range(count)]
+    return [walker.get_next(datetime.datetime).replace(tzinfo=zone).astimezone(utc) for _fire in range(count)]
