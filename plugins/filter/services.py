@@ -104,6 +104,13 @@ def success_line(result):
                                     result.get("duration_seconds"))
 
 
+def backup_artifact(result):
+    """What a job runner publishes of one backup (``set_stats``): which, where, and its checksum."""
+    return {"service": result["item"]["name"], "backup_id": result.get("backup_id"), "checksum": result.get("checksum"),
+            "size_bytes": result.get("size_bytes"), "path": result.get("path"),
+            "duration_seconds": result.get("duration_seconds")}
+
+
 def restore_target(service, target="production", hosts=None):
     """Where ``restore.yml`` puts a service's data for ``-e lifeboat_target=...``.
 
@@ -163,4 +170,4 @@ class FilterModule(object):
         return {"services": services, "service_secret": service_secret, "service_definition": service_definition,
                 "secret_file": secret_file, "backup_root": backup_root, "service_problems": service_problems, "failure_line": failure_line,
                 "success_line": success_line, "check_line": check_line, "restore_target": restore_target,
-                "restore_test_line": restore_test_line}
+                "restore_test_line": restore_test_line, "backup_artifact": backup_artifact}
