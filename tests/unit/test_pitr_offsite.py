@@ -98,12 +98,14 @@ def test_ship_uploads_everything_in_order_marks_it_and_then_has_nothing_to_do(re
 
 def test_an_object_offsite_with_other_content_is_refused_not_overwritten(repo, store):
     os.makedirs(_remote(store, "wal"))
-    with open(_remote(store, "wal", SEGMENTS[0] + ".zst"), "wb") as handle:
-        handle.write(b"another cluster's segment")
+    for suffix, data in ((".zst", b"another cluster's segment"), (".sha256", b"sha256:theirs\n")):
+        with open(_remote(store, "wal", SEGMENTS[0] + suffix), "wb") as handle:
+            handle.write(data)
     with pytest.raises(bf.LifeboatError, match="already exists with other content.*refusing to overwrite"):
         offsite.ship(store, repo, PREFIX)
-    with open(_remote(store, "wal", SEGMENTS[0] + ".zst"), "rb") as handle:
-        assert handle.read() == b"another cluster's segment"
+    for suffix, data in ((".zst", b"another cluster's segment"), (".sha256", b"sha256:theirs\n")):
+        with open(_remote(store, "wal", SEGMENTS[0] + suffix), "rb") as handle:
+            assert handle.read() == data  # theirs, untouched
     assert len(offsite.pending_wal(repo)) == len(SEGMENTS)
     status = offsite.shipping_status(repo)
     assert status["failed_count"] == 1 and "other content" in status["last_error"]
@@ -246,6 +248,16 @@ def test_signing_an_archived_history_ships_its_signature_again(tmp_path, store):
         archive.sign_archived(Runner(), repo, str(tmp_path / "nowhere"), signer, trust_history=True)
     assert offsite.ship(store, repo, PREFIX)["wal"] == ["00000002.history"]
     assert os.path.exists(_remote(store, "wal", "00000002.history.sig"))
+
+
+def test_a_damaged_base_backup_is_not_shipped(repo, store):
+    path = os.path.join(repo, "base", "base_20260101_010000", "base.tar.zst")
+    with open(path, "wb") as handle:
+        handle.write(b"base dat4")
+    with pytest.raises(bf.LifeboatError, match="does not match its recorded sha256"):
+        offsite.ship(store, repo, PREFIX)
+    assert store.list(PREFIX + "/base/") == {}
+    assert offsite.pending_base_backups(repo)
 
 
 def test_metrics_show_the_offsite_lag(repo, store, t0):

@@ -40,6 +40,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as
 from ansible_collections.lifeboat.dr.plugins.module_utils import signing
 from ansible_collections.lifeboat.dr.plugins.module_utils.offsite import transfer
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import archive
+from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import base_backups
 from ansible_collections.lifeboat.dr.plugins.module_utils.pitr import repository
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
@@ -145,23 +146,32 @@ def check_archived(runner, repo, name):
 
 
 def ship_wal(provider, repo, prefix, name, runner=None):
-    """Check one archived WAL file, upload it (side files first, then its data) and mark it shipped."""
+    """Check one archived WAL file, upload it (side files first, then its data) and mark it shipped.
+
+    An existing data object with other content is refused before anything is written, so the side
+    files of whatever it belongs to stay as they are.
+    """
     check_archived(runner or Runner(), repo, name)
     directory = repository.wal_dir(repo)
+    data = os.path.join(directory, name + ".zst")
+    checksum = bf.sha256_file(data)
+    there = _same_object(provider, wal_key(prefix, name + ".zst"), checksum)
     for suffix in WAL_SIDE_FILES:
         path = os.path.join(directory, name + suffix)
         if os.path.exists(path):
             with open(path, "rb") as handle:
                 provider.put_bytes(wal_key(prefix, name + suffix), handle.read())
-    data = os.path.join(directory, name + ".zst")
-    checksum = bf.sha256_file(data)
-    if not _same_object(provider, wal_key(prefix, name + ".zst"), checksum):
+    if not there:
         _put_checked(provider, wal_key(prefix, name + ".zst"), data, checksum)
     _mark(os.path.join(directory, name + repository.SHIPPED_SUFFIX))
 
 
 def ship_base_backup(provider, prefix, info):
-    """Upload every file of a base backup, its record last, and mark it shipped; a resumed upload skips what is there."""
+    """Check a base backup against its record, upload every file, the record last, and mark it shipped.
+
+    A resumed upload skips the files already there; a damaged base backup is refused, not copied.
+    """
+    base_backups.verify_base_backup(info)
     for name, expected in sorted(info["files"].items()):
         key = base_key(prefix, info["base_id"], name)
         if not _same_object(provider, key, expected["sha256"]):
@@ -171,7 +181,7 @@ def ship_base_backup(provider, prefix, info):
     _mark(os.path.join(info["path"], repository.SHIPPED_SUFFIX))
 
 
-def ship(provider, repo, prefix, keep=None, now=None, deadline=None):
+def ship(provider, repo, prefix, keep=None, now=None):
     """Ship every pending WAL file (oldest first), then each pending base backup; return what was done.
 
     WAL goes first, and again after each base backup, so a large base backup delays the newest WAL
