@@ -111,6 +111,13 @@ def backup_artifact(result):
             "duration_seconds": result.get("duration_seconds")}
 
 
+def restore_artifact(result):
+    """What a job runner publishes of one restore (``set_stats``): which backup went where, and what came back."""
+    return {"service": result["item"]["name"], "backup_id": result.get("backup_id"), "target": result.get("target"),
+            "restored_rows": result.get("restored_rows"), "safety_copy": result.get("safety_copy"),
+            "duration_seconds": result.get("duration_seconds")}
+
+
 def restore_target(service, target="production", hosts=None):
     """Where ``restore.yml`` puts a service's data for ``-e lifeboat_target=...``.
 
@@ -170,4 +177,5 @@ class FilterModule(object):
         return {"services": services, "service_secret": service_secret, "service_definition": service_definition,
                 "secret_file": secret_file, "backup_root": backup_root, "service_problems": service_problems, "failure_line": failure_line,
                 "success_line": success_line, "check_line": check_line, "restore_target": restore_target,
-                "restore_test_line": restore_test_line, "backup_artifact": backup_artifact}
+                "restore_test_line": restore_test_line, "backup_artifact": backup_artifact,
+                "restore_artifact": restore_artifact}

@@ -78,3 +78,12 @@ def test_a_refused_restore_is_a_failed_job_that_says_why(lab, tmp_path, installe
                                          {"lifeboat_hosts": "app1", "lifeboat_only": ["appsqlite"]})
     assert runner.status == "failed" and runner.rc != 0
     assert "lifeboat_confirm=yes" in _stdout(events)
+
+
+def test_a_confirmed_restore_job_publishes_what_it_restored(lab, tmp_path, installed_collection):
+    runner, events, artifacts = run_job(tmp_path, installed_collection, "restore", {
+        "lifeboat_hosts": "app1", "lifeboat_only": ["appsqlite"], "lifeboat_confirm": "yes"})
+    assert (runner.status, runner.rc) == ("successful", 0), _stdout(events)[-3000:]
+    restored = artifacts["lifeboat_restores"]["app1"]
+    assert [entry["service"] for entry in restored] == ["appsqlite"]
+    assert restored[0]["backup_id"] in _stdout(events) and restored[0]["safety_copy"]
