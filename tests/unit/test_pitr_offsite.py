@@ -316,3 +316,27 @@ def test_a_file_damaged_in_the_repository_is_not_shipped(repo, store):
         handle.write(good)
     os.utime(path, ns=(archived.st_atime_ns, archived.st_mtime_ns))
     assert offsite.ship(store, repo, PREFIX)["wal"] == SEGMENTS[2:]
+
+
+def _segment_of_system(tmp_path, repo, name, sysid):
+    """A segment whose first page has PostgreSQL's long header with ``sysid`` (as a real one does)."""
+    import struct
+    header = struct.pack("<HHIQIIQII", 0xD110, 0x0007, 1, 0, 0, 0, sysid, 16 * 1024 * 1024, 8192)
+    source = tmp_path / ("pg_wal-" + name)
+    source.write_bytes(header + bytes(16384 - len(header)))
+    archive.archive_wal(Runner(), repo, str(source), name)
+
+
+def test_a_segment_of_another_postgresql_system_is_refused(tmp_path, store):
+    ours = str(tmp_path / "ours")
+    _segment_of_system(tmp_path, ours, SEGMENTS[0], 7443123456789012345)
+    assert offsite.ship(store, ours, PREFIX)["wal"] == [SEGMENTS[0]]
+    assert offsite.remote_status(store, PREFIX)["system_identifier"] == "7443123456789012345"
+    # A new cluster (another initdb) under the same prefix: its first segment is refused, nothing written.
+    theirs = str(tmp_path / "theirs")
+    _segment_of_system(tmp_path, theirs, SEGMENTS[1], 7443999999999999999)
+    with pytest.raises(bf.LifeboatError, match="PostgreSQL system 7443999999999999999.*belongs to system "
+                                              "7443123456789012345"):
+        offsite.ship(store, theirs, PREFIX)
+    assert store.list(PREFIX + "/wal/" + SEGMENTS[1]) == {}
+    assert offsite.wal_system_identifier(_segment_bytes(SEGMENTS[0])[:40]) is None  # no long header: not read

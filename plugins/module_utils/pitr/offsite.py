@@ -9,7 +9,8 @@ The remote mirrors the repository under a prefix (``postgresql_pitr_offsite_pref
     <prefix>/wal/<name>.zst                  then the data: a WAL file is offsite once its .zst is
     <prefix>/base/<base_id>/<file>           every file a base backup's lifeboat.json lists,
     <prefix>/base/<base_id>/lifeboat.json    then its record, last: a base backup is offsite once this is
-    <prefix>/status.json                     the newest WAL shipped and when PostgreSQL archived it
+    <prefix>/status.json                     the newest WAL shipped, when PostgreSQL archived it, and the
+                                             PostgreSQL system identifier the copy belongs to
 
 ``ship`` (the ``lifeboat-pitr ship`` timer, never PostgreSQL's archive_command, so a store that is
 down never holds up archiving) checks each WAL file against its checksum (a file damaged in the
@@ -34,6 +35,7 @@ import datetime
 import json
 import os
 import shutil
+import struct
 import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
@@ -124,17 +126,43 @@ def _put_checked(provider, key, path, checksum):
         raise bf.LifeboatError("offsite object %s has %s bytes after upload, the file has %d" % (key, size, expected))
 
 
-class _Discard:
+class _Head:
+    """A sink that keeps only the first bytes written (a WAL segment's page header)."""
+
+    def __init__(self, size=40):
+        self.size = size
+        self.data = b""
+
     def write(self, data):
-        pass
+        if len(self.data) < self.size:
+            self.data += data[:self.size - len(self.data)]
+
+
+# A segment's first page has PostgreSQL's long header (xlogdefs/xlog_internal.h): xlp_magic (2), xlp_info
+# (2), xlp_tli (4), xlp_pageaddr (8), xlp_rem_len (4), padding (4), xlp_sysid (8), xlp_seg_size (4),
+# xlp_xlog_blcksz (4), little-endian on the hosts Lifeboat supports.
+_XLP_LONG_HEADER = 0x0002
+
+
+def wal_system_identifier(head):
+    """The PostgreSQL system identifier in a WAL segment's first bytes, or None when they are no long page header."""
+    if len(head) < 40:
+        return None
+    info, = struct.unpack_from("<H", head, 2)
+    sysid, seg_size, block_size = struct.unpack_from("<QII", head, 24)
+    if not info & _XLP_LONG_HEADER or seg_size & (seg_size - 1) or not 1 << 20 <= seg_size <= 1 << 30 \
+            or block_size not in (1024, 2048, 4096, 8192, 16384, 32768):
+        return None
+    return str(sysid)
 
 
 def check_archived(runner, repo, name):
     """Decompress archived ``name`` and compare it with its ``.sha256``: a file damaged in the repository after it
-    was archived is not shipped (its copy offsite would look whole, checksum and all)."""
+    was archived is not shipped (its copy offsite would look whole, checksum and all). Returns its first bytes."""
     directory = repository.wal_dir(repo)
     expected = repository.read_text(os.path.join(directory, name + ".sha256"))
-    hasher = bf.HashingWriter(_Discard())
+    head = _Head()
+    hasher = bf.HashingWriter(head)
     try:
         runner.pipeline([[runner.binary("zstd"), "-q", "-d", "-c", "--", os.path.join(directory, name + ".zst")]],
                         sink=hasher.write)
@@ -143,15 +171,24 @@ def check_archived(runner, repo, name):
     if hasher.checksum != expected:
         raise repository.CorruptWal("archived WAL %s in %s does not match its checksum (%s, recorded %s): damaged after it "
                                     "was archived, not shipped" % (name, directory, hasher.checksum, expected))
+    return head.data
 
 
-def ship_wal(provider, repo, prefix, name, runner=None):
+def ship_wal(provider, repo, prefix, name, runner=None, system=None):
     """Check one archived WAL file, upload it (side files first, then its data) and mark it shipped.
 
     An existing data object with other content is refused before anything is written, so the side
-    files of whatever it belongs to stay as they are.
+    files of whatever it belongs to stay as they are; so is a segment of another PostgreSQL system
+    than ``system``, the one the offsite copy belongs to. Returns the segment's system identifier
+    (None for history and backup label files).
     """
-    check_archived(runner or Runner(), repo, name)
+    found = wal_system_identifier(check_archived(runner or Runner(), repo, name)) \
+        if repository.WAL_SEGMENT_RE.match(name) else None
+    if system is not None and found is not None and found != system:
+        raise bf.LifeboatError("%s comes from PostgreSQL system %s, but the offsite copy at %s belongs to system %s: "
+                               "another cluster ships there (a new initdb, or a copy of another server). Nothing was "
+                               "written; give this cluster its own postgresql_pitr_offsite_prefix"
+                               % (name, found, prefix or "/", system))
     directory = repository.wal_dir(repo)
     data = os.path.join(directory, name + ".zst")
     checksum = bf.sha256_file(data)
@@ -164,6 +201,7 @@ def ship_wal(provider, repo, prefix, name, runner=None):
     if not there:
         _put_checked(provider, wal_key(prefix, name + ".zst"), data, checksum)
     _mark(os.path.join(directory, name + repository.SHIPPED_SUFFIX))
+    return found
 
 
 def ship_base_backup(provider, prefix, info):
@@ -192,12 +230,14 @@ def ship(provider, repo, prefix, keep=None, now=None):
     now = now or bf.utcnow()
     done = {"wal": [], "base_backups": [], "pruned": None}
     try:
-        newest = _ship_pending_wal(provider, repo, prefix, done)
+        status = remote_status(provider, prefix) if pending_wal(repo) else {}
+        newest = _ship_pending_wal(provider, repo, prefix, done, status)
         for info in pending_base_backups(repo):
             ship_base_backup(provider, prefix, info)
             done["base_backups"].append(info["base_id"])
-            newest = _ship_pending_wal(provider, repo, prefix, done) or newest
+            newest = _ship_pending_wal(provider, repo, prefix, done, status) or newest
         if newest:
+            newest["system_identifier"] = status.get("system_identifier")
             provider.put_bytes(join(prefix, STATUS_KEY), json.dumps(newest, sort_keys=True).encode("utf-8"))
         if keep and done["base_backups"]:
             done["pruned"] = prune(provider, prefix, keep)
@@ -208,10 +248,12 @@ def ship(provider, repo, prefix, keep=None, now=None):
     return done
 
 
-def _ship_pending_wal(provider, repo, prefix, done):
+def _ship_pending_wal(provider, repo, prefix, done, status):
     newest = None
     for name, mtime_ns in pending_wal(repo):
-        ship_wal(provider, repo, prefix, name)
+        system = ship_wal(provider, repo, prefix, name, system=status.get("system_identifier"))
+        if system is not None:
+            status.setdefault("system_identifier", system)
         done["wal"].append(name)
         if repository.WAL_SEGMENT_RE.match(name):
             newest = {"newest_wal": name, "newest_wal_archived_at":
@@ -285,15 +327,21 @@ def remote_base_backups(provider, prefix):
     return sorted(found, key=lambda info: info["finished"])
 
 
+def remote_status(provider, prefix):
+    """``status.json`` of the offsite copy (newest WAL, its time, the system identifier), or {} when there is none."""
+    try:
+        status = json.loads(transfer.get_bytes(provider, join(prefix, STATUS_KEY)).decode("utf-8"))
+    except (bf.LifeboatError, ValueError, UnicodeDecodeError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
 def remote_catalog(provider, prefix):
     """The offsite copy as ``window.catalog`` describes a repository: base backups, WAL and the files beside it."""
     entries = set(key.rsplit("/", 1)[-1] for key in provider.list(join(prefix, "wal") + "/"))
     wal = dict((entry[:-4], None) for entry in entries
                if entry.endswith(".zst") and repository.WAL_FILE_RE.match(entry[:-4]) and entry[:-4] + ".sha256" in entries)
-    try:
-        status = json.loads(transfer.get_bytes(provider, join(prefix, STATUS_KEY)).decode("utf-8"))
-    except (bf.LifeboatError, ValueError, UnicodeDecodeError):
-        status = {}
+    status = remote_status(provider, prefix)
     if status.get("newest_wal") in wal:
         wal[status["newest_wal"]] = datetime.datetime.fromisoformat(status["newest_wal_archived_at"])
     return {"bases": remote_base_backups(provider, prefix), "wal": wal, "wal_entries": entries,
