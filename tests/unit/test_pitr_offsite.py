@@ -335,8 +335,8 @@ def test_a_segment_of_another_postgresql_system_is_refused(tmp_path, store):
     # A new cluster (another initdb) under the same prefix: its first segment is refused, nothing written.
     theirs = str(tmp_path / "theirs")
     _segment_of_system(tmp_path, theirs, SEGMENTS[1], 7443999999999999999)
-    with pytest.raises(bf.LifeboatError, match="PostgreSQL system 7443999999999999999.*belongs to system "
-                                              "7443123456789012345"):
+    refusal = "PostgreSQL system 7443999999999999999.*belongs to system 7443123456789012345"
+    with pytest.raises(bf.LifeboatError, match=refusal):
         offsite.ship(store, theirs, PREFIX)
     assert store.list(PREFIX + "/wal/" + SEGMENTS[1]) == {}
     assert offsite.wal_system_identifier(_segment_bytes(SEGMENTS[0])[:40]) is None  # no long header: not read
