@@ -110,6 +110,12 @@ options:
       offsite:
         description: Whether the agent and C(backup.yml) copy the service offsite; no module uses it.
         type: bool
+      app_key_file:
+        description:
+          - The application's encryption key file; M(lifeboat.dr.db_dump) records its fingerprint (C(sha256:) and 16 hex
+            digits) as C(app_key_fingerprint) in the backup's metadata, and fails when the file cannot be read.
+          - C(rebuild.yml) refuses to restore the data under a restored key with another fingerprint.
+        type: str
       encryption:
         description: Fills C(encryption).
         type: str

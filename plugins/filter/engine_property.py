@@ -28,7 +28,8 @@ options:
       - The property. C(runs_as_root) (the backup agent runs its backups as root), C(scratch_teardown)
         (the restore-test step that removes the scratch copy, or none), C(target_kind) (V(database),
         V(path) or V(instance)), C(host_packages), C(required_params), C(always_safety_copy),
-        C(restore_reads_archive), C(count_unit), C(item_noun), C(point_in_time_recovery), C(name).
+        C(restore_reads_archive), C(count_unit), C(item_noun), C(point_in_time_recovery), C(name),
+        C(server_packages), C(server_setup), C(server_version_parts).
     type: str
     required: true
 """

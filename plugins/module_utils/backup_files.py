@@ -201,6 +201,19 @@ def sha256_file(path):
     return "sha256:" + digest.hexdigest()
 
 
+def app_key_fingerprint(path):
+    """``sha256:<16 hex>`` of the application's key file ``path`` (the service's ``app_key_file``): recorded with
+    each backup, so a rebuild can prove the key it restores is the one the data was written with, without the
+    key itself ever leaving the host."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        raise LifeboatError("the application key file %s (app_key_file) cannot be read: %s; its fingerprint is "
+                            "recorded with every backup" % (path, exc.strerror or exc))
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
 def build_metadata(backup_id, engine, service, backup_type, started, duration, path, size, checksum,
                    compression, content, extra=None):
     """The metadata document written beside every backup.

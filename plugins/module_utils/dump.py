@@ -78,6 +78,8 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
     engine = spec["engine"]
     with crypto.from_spec(runner, spec) as encryption, signing.from_spec(runner, spec) as signer:
         probe = encryption.probe()  # a wrong key fails here, before anything is written
+        if spec.get("app_key_file"):
+            bf.app_key_fingerprint(spec["app_key_file"])  # so does an application key file that cannot be read
         signed_by = signer.probe()  # so does a signing key that cannot sign, or that nobody trusts
         backup_id, path = bf.allocate_backup_path(where["directory"], where["type"], where["when"], extension(
             engine, spec.get("format", "custom"), compression) + encryption.extension)
@@ -93,6 +95,8 @@ def _locked_dump(spec, runner, where, compression, level, threads, uid, gid):
                                          path, sink.size, sink.checksum, compression, content,
                                          extra={"compression_level": level, "verified": False,
                                                 "encryption": encryption.method, "encryption_probe": probe})
+                if spec.get("app_key_file"):
+                    meta["app_key_fingerprint"] = bf.app_key_fingerprint(spec["app_key_file"])
                 handle.flush()
                 if spec.get("verify", True) and encryption.can_decrypt():
                     # Before the rename: a backup that cannot be read back is never published.

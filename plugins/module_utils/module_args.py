@@ -114,6 +114,7 @@ def dump_argument_spec():
         metrics_dir=dict(type="path"),
         consistency=dict(type="str", default="stop", choices=["stop", "snapshot", "none"]),
         stop_services=dict(type="list", elements="str", default=[]),
+        app_key_file=dict(type="path"),
     )
 
 

@@ -54,6 +54,9 @@ BACKUP = dict(
     run_as=dict(type="str"),
     retention=dict(type="dict"),
     offsite=dict(type="bool"),
+    # The application's encryption key (a file on the host): its fingerprint goes into every backup's
+    # metadata, and rebuild.yml refuses to restore the data under a key with another fingerprint.
+    app_key_file=dict(type="str"),
 )
 
 ENCRYPTION = dict(

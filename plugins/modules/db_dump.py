@@ -86,6 +86,13 @@ options:
     type: list
     elements: str
     default: []
+  app_key_file:
+    description:
+      - The application's encryption key file. Its fingerprint (C(sha256:) and 16 hex digits, never the key) is
+        recorded as C(app_key_fingerprint) in the backup's metadata; C(rebuild.yml) refuses to restore the data under
+        a restored key with another fingerprint.
+      - The backup fails, before anything is written, when the file cannot be read.
+    type: path
   format:
     description:
       - PostgreSQL archive format. V(custom) is one compressed stream; V(directory) lets O(jobs) dump

@@ -100,3 +100,15 @@ def test_damaged_backup_is_refused_and_target_untouched(spec, damage):
         run_restore(dict(spec, backup=path, confirm=True))
     assert content_hash(spec["path"]) == before
     assert not [n for n in os.listdir(os.path.dirname(spec["path"])) if "pre-restore" in n]
+
+
+def test_the_application_key_fingerprint_is_recorded_and_an_unreadable_key_fails_before_writing(spec, tmp_path):
+    key = tmp_path / "secret.key"
+    key.write_bytes(b"the app's key\n")
+    result = run_dump(dict(spec, app_key_file=str(key)))
+    meta = load_metadata(result["path"])
+    assert meta["app_key_fingerprint"] == "sha256:" + hashlib.sha256(b"the app's key\n").hexdigest()[:16]
+    assert b"the app's key" not in open(result["metadata_path"], "rb").read()
+    with pytest.raises(LifeboatError, match=r"the application key file .*missing.key \(app_key_file\) cannot be read"):
+        run_dump(dict(spec, app_key_file=str(tmp_path / "missing.key")))
+    assert len([n for n in os.listdir(os.path.dirname(result["path"])) if n.endswith(".zst")]) == 1

@@ -55,7 +55,7 @@ CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
 OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin")
 PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
               "restore_reads_archive", "count_unit", "item_noun", "point_in_time_recovery", "runs_as_root",
-              "scratch_teardown")
+              "scratch_teardown", "server_packages", "server_setup", "server_version_parts")
 TARGET_KINDS = ("database", "path", "instance")
 
 # Per-table content hashes are sums of 64-bit prefixes, kept modulo 2**64.
@@ -123,6 +123,12 @@ class Engine:
     point_in_time_recovery = False
     runs_as_root = False
     scratch_teardown = None
+    # A rebuild onto a blank host (rebuild.yml): the Debian packages of the server the service runs on, the
+    # rebuild role's tasks file that prepares that server before a restore (its login user, its settings),
+    # and how many leading numbers of the server's version make the major version a backup needs at least.
+    server_packages = ()
+    server_setup = None
+    server_version_parts = None
 
     # --- required -------------------------------------------------------------------------------
     def extension(self, fmt):

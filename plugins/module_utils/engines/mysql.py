@@ -526,6 +526,9 @@ class MySQL(Engine):
 
     name = "mysql"
     host_packages = HOST_PACKAGES
+    server_packages = ("mariadb-server", "python3-pymysql")
+    server_setup = "server_mysql"
+    server_version_parts = 2
     required_params = ("database",)
     target_kind = "database"
     scratch_teardown = "drop_mysql_database"

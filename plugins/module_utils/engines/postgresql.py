@@ -492,6 +492,9 @@ class PostgreSQL(Engine):
     required_params = ("database",)
     target_kind = "database"
     point_in_time_recovery = True
+    server_packages = ("postgresql", "python3-psycopg2")
+    server_setup = "server_postgresql"
+    server_version_parts = 1
     restore_reads_archive = True
     scratch_teardown = "drop_postgresql_database"
 

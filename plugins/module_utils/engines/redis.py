@@ -545,6 +545,9 @@ class Redis(Engine):
 
     name = "redis"
     host_packages = HOST_PACKAGES
+    server_packages = ("redis-server",)
+    server_setup = "server_redis"
+    server_version_parts = 1
     target_kind = "instance"
     item_noun = "keys"
     always_safety_copy = True  # the data files are moved aside, never deleted

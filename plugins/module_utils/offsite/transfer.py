@@ -261,4 +261,8 @@ def _listed(entry):
     meta = entry["metadata"]
     return {"key": entry["path"], "backup_id": entry["backup_id"], "type": entry["type"], "size_bytes": entry["size"],
             "timestamp": meta.get("timestamp"), "checksum": meta.get("checksum"), "verified": meta.get("verified"),
-            "signed": bool(meta.get(signing.FIELD))}
+            "signed": bool(meta.get(signing.FIELD)),
+            # What a rebuild checks before restoring: the server version the backup needs at least, and the
+            # fingerprint of the application key the data was written with.
+            "server_version": ((meta.get("content") or {}).get("database") or {}).get("server_version"),
+            "app_key_fingerprint": meta.get("app_key_fingerprint")}
