@@ -19,7 +19,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_packages() {
-  local wanted=(docker.io debootstrap zstd sqlite3 postgresql-client age gnupg curl redis-server)
+  # openssh-client: Ansible reaches the lab's blank hosts over SSH, as a real server.
+  local wanted=(docker.io debootstrap zstd sqlite3 postgresql-client age gnupg curl redis-server openssh-client)
   local missing=()
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

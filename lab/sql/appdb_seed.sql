@@ -13,6 +13,10 @@ CREATE TABLE IF NOT EXISTS orders (
     note text,
     created_at timestamptz NOT NULL
 );
+-- The sample app seals its data under its encryption key (lab/sampleapp: key_seal).
+CREATE TABLE IF NOT EXISTS app_seal (
+    seal text NOT NULL
+);
 CREATE INDEX IF NOT EXISTS orders_customer_idx ON orders (customer_id);
 CREATE INDEX IF NOT EXISTS orders_created_idx ON orders (created_at);
 

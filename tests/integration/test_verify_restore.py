@@ -96,8 +96,8 @@ def test_verify_playbook_reports_and_fails_on_a_failed_check(lab_backups, tmp_pa
     data = json.loads(report.read_text())
     failed = {entry["check"] for entry in data["checks"] if entry["status"] == "FAIL"}
     assert failed == {"%s: newest backup recent" % name for name in ("appdb", "shopdb", "appsqlite", "appvectors",
-                                                                      "appcache")}
-    assert data["failed"] == 5 and data["total"] > 10
+                                                                      "appcache", "appconfig")}
+    assert data["failed"] == 6 and data["total"] > 10
 
 
 def test_restore_test_runs_end_to_end_and_leaves_no_scratch_copy(lab_backups, tmp_path):
@@ -106,7 +106,7 @@ def test_restore_test_runs_end_to_end_and_leaves_no_scratch_copy(lab_backups, tm
     assert proc.returncode == 0, proc.stdout[-3000:]
     tests = json.loads(report.read_text())["tests"]
     assert {t["service"]: t["result"] for t in tests} == {name: "PASS" for name in (
-        "appdb", "shopdb", "appsqlite", "appvectors", "appcache")}
+        "appdb", "shopdb", "appsqlite", "appvectors", "appcache", "appconfig")}
     assert all(t["test_host"] == "restoretest1" and t["checks"] for t in tests)
     test_host = ["docker", "exec", "lifeboat-lab-restoretest1", "bash", "-c"]
     left = subprocess.run(test_host + [

@@ -4,9 +4,13 @@
 GET  /healthz  -> 200 with row counts when the databases answer and Redis takes a write, else 503;
                   "targets" names the PostgreSQL server and the Redis it uses (SAMPLEAPP_DATABASE_HOST
                   and SAMPLEAPP_REDIS_HOST, which failover repoints)
+                  "key" says whether the data was sealed under the app's encryption key (a restore with
+                  another key answers 503)
 GET  /orders   -> orders in PostgreSQL (count and sum), for data checks
 POST /notes    -> append a note to SQLite (used by writers during backups)
 """
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -29,6 +33,9 @@ PORT = int(os.environ.get("SAMPLEAPP_PORT", "8080"))
 REDIS_HOST = os.environ.get("SAMPLEAPP_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("SAMPLEAPP_REDIS_PORT", "6379"))
 REDIS_PASSWORD_FILE = os.environ.get("SAMPLEAPP_REDIS_PASSWORD_FILE", "/var/lib/sampleapp/.redispass")
+# The app's encryption key (restored from its configuration's backup by rebuild.yml): the data in appdb is
+# sealed under it, so a database restored next to another key is data this app cannot read.
+KEY_FILE = os.environ.get("SAMPLEAPP_KEY_FILE", "/etc/sampleapp/secret.key")
 
 
 def pg_orders():
@@ -84,6 +91,21 @@ def redis_write():
     return {"written": True}
 
 
+def key_seal():
+    """The HMAC of a fixed text under the app's key, stored in appdb on first use and compared afterwards."""
+    with open(KEY_FILE, "rb") as handle:
+        seal = hmac.new(handle.read().strip(), b"lifeboat sample app data", hashlib.sha256).hexdigest()
+    with psycopg2.connect(PG_DSN, connect_timeout=3) as conn, conn.cursor() as cur:
+        cur.execute("SELECT seal FROM app_seal")
+        row = cur.fetchone()
+        if row is None:
+            cur.execute("INSERT INTO app_seal (seal) VALUES (%s)", (seal,))
+    conn.close()
+    if row is not None and row[0] != seal:
+        raise RuntimeError("the data in appdb was sealed under another key than %s" % KEY_FILE)
+    return {"sealed": True}
+
+
 class Handler(BaseHTTPRequestHandler):
     def reply(self, status, body):
         data = json.dumps(body).encode()
@@ -97,7 +119,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/healthz":
             body, status = {"status": "ok", "targets": {"postgresql": DATABASE_HOST or "local",
                                                         "redis": REDIS_HOST}}, 200
-            for name, check in (("postgresql", pg_orders), ("sqlite", sqlite_notes), ("redis", redis_write)):
+            for name, check in (("postgresql", pg_orders), ("sqlite", sqlite_notes), ("redis", redis_write),
+                                ("key", key_seal)):
                 try:
                     body[name] = check()
                 except Exception as exc:  # the health endpoint reports every failure
