@@ -74,7 +74,7 @@ unit: venv
 	$(BIN)/pytest tests/unit
 
 integration:
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest --durations=30 tests/integration
 
 # The scenarios run on the lab's base image, whose tag lab/setup.sh records.
 molecule:

@@ -44,6 +44,10 @@ options:
     description: Rebuild onto a target that holds data.
     type: bool
     default: false
+  resume:
+    description: The result of C(rebuild_resume) for the target; data this same rebuild restored is not "not blank".
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -61,11 +65,53 @@ _value:
 from ansible_collections.lifeboat.dr.plugins.module_utils import rebuild
 
 
-def rebuild_preflight(services, listing, target, keys=None, versions=None, confirm=False):
+def rebuild_preflight(services, listing, target, keys=None, versions=None, confirm=False, resume=None):
     return rebuild.preflight(services or [], listing or {}, target or {}, keys=keys, versions=versions,
-                             confirm=bool(confirm))
+                             confirm=bool(confirm), resume=resume)
+
+
+def server_versions(services, policy_text):
+    """Per service the server version the target has or would install (``module_utils/rebuild.server_versions``)."""
+    return rebuild.server_versions(services or [], policy_text)
+
+
+def rebuild_restored(results, listing, pitr=None):
+    """What a restore step brought back, per service (``module_utils/rebuild.restored``)."""
+    return rebuild.restored(results, listing or {}, pitr)
+
+
+def rebuild_resume(services, record, lost_host):
+    """What a rebuild still has to restore, from the target's rebuild record (``module_utils/rebuild.resume_plan``)."""
+    return rebuild.resume_plan(services or [], record, lost_host)
+
+
+def rebuild_key_check(services, listing, restored):
+    """Whether the restored application key is the data's (``module_utils/rebuild.key_check``)."""
+    return rebuild.key_check(services or [], listing or {}, restored or {})
+
+
+def rebuild_outcome(phases, data_times, lost_at, healthy_at, objectives=None, started=None):
+    """Phase durations, RTO and per-service RPO of a rebuild (``module_utils/rebuild.outcome``)."""
+    return rebuild.outcome(phases or [], data_times or {}, lost_at, healthy_at, objectives, started)
+
+
+def rebuild_phase_line(phase):
+    """One line of the printed report for a phase."""
+    return "  %-34s %8s s" % (phase.get("name"), phase.get("seconds") if phase.get("seconds") is not None else "-")
+
+
+def rebuild_rpo_line(item):
+    """One line of the printed report for a service's RPO (an item of ``rpo | dict2items``)."""
+    entry = item["value"]
+    line = "RPO %-12s %s s (data of %s)" % (item["key"], entry.get("seconds"), entry.get("data_time"))
+    if "met" in entry:
+        line += " objective %s s: %s" % (entry["objective_seconds"], "met" if entry["met"] else "MISSED")
+    return line
 
 
 class FilterModule(object):
     def filters(self):
-        return {"rebuild_preflight": rebuild_preflight}
+        return {"rebuild_preflight": rebuild_preflight, "rebuild_resume": rebuild_resume,
+                "rebuild_key_check": rebuild_key_check, "rebuild_outcome": rebuild_outcome,
+                "server_versions": server_versions, "rebuild_restored": rebuild_restored,
+                "rebuild_phase_line": rebuild_phase_line, "rebuild_rpo_line": rebuild_rpo_line}

@@ -27,6 +27,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import engines
+
 # Room a restore needs on the target per byte of compressed backup: the downloaded file, the
 # restored data (logical dumps expand several times), and a scratch copy while it is checked.
 ROOM_PER_BACKUP_BYTE = 6
@@ -39,7 +41,8 @@ def parse_time(text):
     if not text:
         return None
     try:
-        value = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        # PostgreSQL writes "+00" for UTC, which fromisoformat reads only from Python 3.11 on.
+        value = datetime.datetime.fromisoformat(re.sub(r"([+-]\d\d)$", r"\1:00", str(text).replace("Z", "+00:00")))
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
@@ -84,12 +87,61 @@ def _gib(count):
     return "%.1f GiB" % (count / float(1 << 30))
 
 
-def preflight(services, listing, target, keys=None, versions=None, confirm=False, now=None):
+def apt_policy(text):
+    """``{package: version}`` from ``apt-cache policy PKG...``: the installed version, else the candidate (what an
+    install would bring), or None when neither is known."""
+    found, package, installed = {}, None, None
+    for line in (text or "").splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            package, installed = line.strip()[:-1], None
+            found[package] = None
+            continue
+        field, value = (line.strip().split(":", 1) + [""])[:2]
+        value = value.strip()
+        if package is None or value in ("", "(none)"):
+            continue
+        if field == "Installed":
+            installed = found[package] = value
+        elif field == "Candidate" and installed is None:
+            found[package] = value
+    return found
+
+
+def server_versions(services, policy_text):
+    """``{service: version}``: the version of its engine's server package (``server_packages[0]``) the target has
+    or would install, from ``apt-cache policy`` output."""
+    policy = apt_policy(policy_text)
+    found = {}
+    for service in services:
+        engine = service.get("engine")
+        packages = engines.get(engine).server_packages if engines.known(engine) else ()
+        if packages and policy.get(packages[0]):
+            found[service["name"]] = policy[packages[0]]
+    return found
+
+
+def backup_versions(services, listing):
+    """``{service: {"backup", "parts"}}`` from the newest listed backup's ``server_version`` and the engine's
+    ``server_version_parts``, for the services whose engine and backup say both."""
+    found = {}
+    for service in services:
+        engine = service.get("engine")
+        parts = engines.get(engine).server_version_parts if engines.known(engine) else None
+        backups = (((listing.get("services") or {}).get(service["name"]) or {}).get("backups")) or []
+        if parts and backups and backups[0].get("server_version"):
+            found[service["name"]] = {"backup": backups[0]["server_version"], "parts": parts}
+    return found
+
+
+def preflight(services, listing, target, keys=None, versions=None, confirm=False, now=None, resume=None):
     """Whether the rebuild may start. Returns ``{"ok", "problems", "warnings", "backups", "room_needed",
-    "summary"}``; ``ok`` is false whenever there is a problem, and nothing has been changed by then."""
+    "summary", "resuming"}``; ``ok`` is false whenever there is a problem, and nothing has been changed by then.
+    ``resume`` is the target's rebuild record (:func:`resume_plan`): data this same rebuild restored does not
+    make the target "not blank"."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     keys = keys or {}
-    versions = versions or {}
+    versions = dict(backup_versions(services, listing), **(versions or {}))
+    resume = resume or {}
     problems, warnings, backups = [], [], []
     names = [s["name"] for s in services]
     if not names:
@@ -118,6 +170,11 @@ def preflight(services, listing, target, keys=None, versions=None, confirm=False
         problems.append("the target cannot be reached: %s" % (target.get("error") or "no answer"))
     else:
         markers = target.get("markers") or []
+        if markers and resume.get("resuming"):
+            warnings.append("resuming the rebuild of %s started at %s (done: %s); its data on the target is kept"
+                            % (resume.get("lost_host"), resume.get("started"), ", ".join(resume.get("done") or [])
+                               or "nothing yet"))
+            markers = []
         if markers and not confirm:
             problems.append("the target is not blank (%s): rebuilding onto it replaces that data; run again with "
                             "-e lifeboat_confirm=yes to go ahead" % ", ".join(markers))
@@ -153,4 +210,114 @@ def preflight(services, listing, target, keys=None, versions=None, confirm=False
     else:
         summary = "refused before anything changed: " + "; ".join(problems)
     return {"ok": ok, "problems": problems, "warnings": warnings, "backups": backups,
-            "room_needed": room_needed(backups), "summary": summary}
+            "room_needed": room_needed(backups), "summary": summary, "resuming": bool(resume.get("resuming"))}
+
+
+def resume_plan(services, record, lost_host):
+    """What a rebuild of ``lost_host`` still has to restore, from the target's rebuild record (the JSON the
+    rebuild keeps on the target: ``{"lost_host", "started", "restored": {service: backup}, "finished"}``, or
+    None on a blank host). A record of another host's rebuild is not ours to resume (the preflight then sees
+    the target's data as someone else's)."""
+    names = [s["name"] for s in services]
+    record = record or {}
+    if not record or record.get("lost_host") != lost_host:
+        return {"resuming": False, "lost_host": lost_host, "started": None, "done": [], "todo": names,
+                "foreign": record.get("lost_host")}
+    restored = record.get("restored") or {}
+    done = [name for name in names if name in restored]
+    return {"resuming": True, "lost_host": lost_host, "started": record.get("started"), "done": done,
+            "todo": [name for name in names if name not in restored], "finished": record.get("finished")}
+
+
+def key_check(services, listing, restored):
+    """Whether the application key restored on the target is the one each service's data was written with.
+
+    ``restored``: ``{app_key_file path: sha256 hex of the file on the target, or None when it is missing}``.
+    Each service with ``app_key_file`` is compared with the ``app_key_fingerprint`` its newest offsite backup
+    recorded. Returns ``{"ok", "problems", "warnings", "checked": {service: fingerprint}}``."""
+    problems, warnings, checked = [], [], {}
+    for service in services:
+        path = service.get("app_key_file")
+        if not path:
+            continue
+        name = service["name"]
+        backups = (((listing.get("services") or {}).get(name) or {}).get("backups")) or []
+        recorded = backups[0].get("app_key_fingerprint") if backups else None
+        digest = restored.get(path)
+        if not digest:
+            problems.append("%s: the application key %s is not on the target after restoring the configuration: "
+                            "the data cannot be read without it" % (name, path))
+            continue
+        have = "sha256:" + digest[:16]
+        if not recorded:
+            warnings.append("%s: backup %s recorded no application key fingerprint (taken before app_key_file was set)"
+                            "; the key could not be checked" % (name, backups[0].get("backup_id") if backups else "-"))
+        elif have != recorded:
+            problems.append("%s: the restored application key %s has fingerprint %s, but the data of backup %s was "
+                            "written under %s: restoring it would give the application data it cannot decrypt"
+                            % (name, path, have, backups[0].get("backup_id"), recorded))
+        else:
+            checked[name] = have
+    return {"ok": not problems, "problems": problems, "warnings": warnings, "checked": checked}
+
+
+def _seconds(start, end):
+    first, last = parse_time(start), parse_time(end)
+    return round((last - first).total_seconds(), 1) if first and last else None
+
+
+def outcome(phases, data_times, lost_at, healthy_at, objectives=None, started=None):
+    """The rebuild's report: each phase's duration, the RTO (from the first phase's start, or ``lost_at`` when the
+    loss time is known and earlier, to the application answering healthy) and per service the RPO (the age of the
+    restored data at ``lost_at``: the last replayed transaction, or the backup's time).
+
+    ``phases``: ``[{"name", "start", "end"}]``; ``data_times``: ``{service: ISO time}``; ``started``: when the
+    rebuild began, for one that was interrupted and continued (default the first phase's start); ``objectives``:
+    ``{service: {"rto_minutes", "rpo_minutes"}}`` or the runbook's list of them, compared when given: the RTO
+    against the smallest service objective."""
+    if isinstance(objectives, list):  # the runbook's form: [{"service", "rto_minutes", "rpo_minutes"}]
+        objectives = dict((o["service"], o) for o in objectives)
+    objectives = objectives or {}
+    timed = [dict(p, seconds=_seconds(p.get("start"), p.get("end"))) for p in phases]
+    started = started or (timed[0]["start"] if timed else None)
+    rto = _seconds(started, healthy_at)
+    rpo = {}
+    for service, when in sorted((data_times or {}).items()):
+        age = _seconds(when, lost_at)
+        entry = {"data_time": when, "seconds": max(age, 0.0) if age is not None else None}
+        goal = objectives.get(service) or {}
+        if goal.get("rpo_minutes") is not None and age is not None:
+            entry["objective_seconds"] = goal["rpo_minutes"] * 60
+            entry["met"] = entry["seconds"] <= entry["objective_seconds"]
+        rpo[service] = entry
+    rto_goals = [g["rto_minutes"] * 60 for g in objectives.values() if g.get("rto_minutes") is not None]
+    ages = [e["seconds"] for e in rpo.values() if e["seconds"] is not None]
+    result = {"phases": timed, "started": started, "healthy_at": healthy_at, "lost_at": lost_at,
+              "rto_seconds": rto, "rpo": rpo, "worst_rpo_seconds": max(ages) if ages else None}
+    if rto_goals and rto is not None:
+        result["rto_objective_seconds"] = min(rto_goals)
+        result["rto_met"] = rto <= min(rto_goals)
+    return result
+
+
+def restored(results, listing, pitr=None):
+    """``{service: {"backup_id", "data_time", "how"}}`` for the record and the RPO, from the restore role's
+    ``restore_results`` (the backup restored, whose time the offsite listing gives) and a PITR recovery's result
+    (``{"services": [names in the cluster], "result": pitr_restore's result}``: their data is as new as the last
+    replayed transaction)."""
+    found = {}
+    for result in results or []:
+        name = (result.get("item") or {}).get("name")
+        if not name or result.get("skipped") or not result.get("backup_id"):
+            continue
+        listed = ((listing.get("services") or {}).get(name) or {}).get("backups") or []
+        when = next((b.get("timestamp") for b in listed if b.get("backup_id") == result["backup_id"]), None)
+        found[name] = {"backup_id": result["backup_id"], "data_time": when, "how": "backup"}
+    recovery = (pitr or {}).get("result") or {}
+    if recovery.get("last_transaction") or recovery.get("base_backup"):
+        # No transaction replayed (nothing was written since the base backup): the data is as new as the end
+        # of the archive recovered, the newest instant of the recoverable window.
+        when = recovery.get("last_transaction") or (recovery.get("window") or {}).get("latest")
+        for name in pitr.get("services") or []:
+            found[name] = {"backup_id": recovery.get("base_backup"), "data_time": when or None, "how": "pitr"}
+    return found

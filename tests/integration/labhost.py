@@ -4,6 +4,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOST = "app1"
@@ -104,3 +105,22 @@ def mariadb_content(database):
 
 def mariadb_databases():
     return set(mariadb("SHOW DATABASES").split())
+
+
+# app1's PITR repository (lifeboat.dr.postgresql_pitr, the lab's cluster 15-main).
+PITR_REPO = "/var/backups/lifeboat-pitr/15-main"
+
+
+def switch_wal_and_wait_offsite(timeout=60):
+    """Close app1's current WAL segment; return it and the seconds until it was archived and until it was offsite."""
+    segment = psql("SELECT pg_walfile_name(pg_switch_wal())")
+    started = time.monotonic()
+    archived = None
+    while time.monotonic() - started < timeout:
+        present = sh("ls %s/wal/%s.zst %s/wal/%s.offsite 2>/dev/null || true" % (PITR_REPO, segment, PITR_REPO, segment))
+        if archived is None and ".zst" in present:
+            archived = time.monotonic() - started
+        if ".offsite" in present:
+            return segment, archived, time.monotonic() - started
+        time.sleep(0.5)
+    raise AssertionError("%s was not offsite within %d s" % (segment, timeout))

@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from labhost import playbook, psql, sh
+from labhost import PITR_REPO as REPO, playbook, psql, sh, switch_wal_and_wait_offsite
 
-REPO = "/var/backups/lifeboat-pitr/15-main"
 OTHER = "lifeboat-lab-restoretest1"
 OTHER_DATA = "/var/lib/postgresql/15/main"
 CONFIG = "/etc/lifeboat-pitr/15-main.offsite.json"
@@ -18,21 +17,6 @@ def _rows(container=None):
     sql = "SELECT count(*) || ':' || md5(string_agg(id || '@' || at, ',' ORDER BY id)) FROM marks"
     command = "runuser -u postgres -- psql -XAtq -d offsitecheck -c %s" % shlex.quote(sql)
     return sh(command, container=container).strip() if container else sh(command).strip()
-
-
-def _switch_and_wait_offsite(timeout=60):
-    """Close the current WAL segment; return it and the seconds until it was archived and until it was offsite."""
-    segment = psql("SELECT pg_walfile_name(pg_switch_wal())")
-    started = time.monotonic()
-    archived = None
-    while time.monotonic() - started < timeout:
-        present = sh("ls %s/wal/%s.zst %s/wal/%s.offsite 2>/dev/null || true" % (REPO, segment, REPO, segment))
-        if archived is None and ".zst" in present:
-            archived = time.monotonic() - started
-        if ".offsite" in present:
-            return segment, archived, time.monotonic() - started
-        time.sleep(0.5)
-    raise AssertionError("%s was not offsite within %d s" % (segment, timeout))
 
 
 def _metrics():
@@ -47,7 +31,7 @@ def marks(lab):
     psql("CREATE DATABASE offsitecheck")
     psql("CREATE TABLE marks (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())", "offsitecheck")
     psql("INSERT INTO marks (id) SELECT generate_series(1, 500)", "offsitecheck")
-    segment, archived, offsite = _switch_and_wait_offsite()
+    segment, archived, offsite = switch_wal_and_wait_offsite()
     print("\n%s archived after %.1f s, offsite after %.1f s" % (segment, archived, offsite))
     return segment
 
@@ -97,7 +81,7 @@ def other_host_data(marks):
 
 def test_a_new_host_recovers_every_shipped_write_from_the_offsite_copy_alone(marks, other_host_data, tmp_path):
     psql("INSERT INTO marks (id) SELECT generate_series(601, 700)", "offsitecheck")
-    _switch_and_wait_offsite()
+    switch_wal_and_wait_offsite()
     expected = _rows()
     assert psql("SELECT max(id) FROM marks", "offsitecheck") == "700"
     result_file = tmp_path / "result.json"
