@@ -21,7 +21,8 @@ description:
   - The same file holds C(failover_request) (check an incident and its parameters), C(failover_status) (the
     status report, C(json) and C(text)), C(failover_app) (which host the application's environment file names),
     C(rejoin_plan) (which fenced host rejoins which primary, or why not), C(fence_record) (a new fence record),
-    C(fence_lifted) (a record marked lifted by a rejoin), C(wal_reached) (whether a WAL position is at or past another) and
+    C(fence_lifted) (a record marked lifted by a rejoin), C(failover_datacenter) (the DR site's plan from
+    C(lifeboat_failover.datacenter) and the inventory's hosts), C(wal_reached) (whether a WAL position is at or past another) and
     C(value_at) (a field of a nested answer by its dotted path).
 options:
   _input:
@@ -63,7 +64,7 @@ import os
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.failover import (
-    decision, fence, incidents, lsn, observe, redis_decision, status)
+    datacenter, decision, fence, incidents, lsn, observe, redis_decision, status)
 
 
 def _filter_error(exc):
@@ -159,10 +160,15 @@ def value_at(data, path):
     return data
 
 
+def failover_datacenter(config, inventory_hosts):
+    """INC-005's plan: which server is rebuilt onto which DR machine, or what is missing (``failover/datacenter.py``)."""
+    return datacenter.plan(config, inventory_hosts)
+
+
 class FilterModule(object):
     def filters(self):
         return {"failover_request": failover_request, "failover_plan": failover_plan,
                 "redis_failover_plan": redis_failover_plan,
                 "failover_status": failover_status, "failover_app": failover_app,
                 "rejoin_plan": rejoin_plan, "fence_lifted": fence_lifted, "fence_record": fence_record, "wal_reached": wal_reached,
-                "value_at": value_at}
+                "value_at": value_at, "failover_datacenter": failover_datacenter}

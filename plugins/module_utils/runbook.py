@@ -65,11 +65,14 @@ SCENARIOS = (
     Scenario("vector_store_corruption", "The vector store's index files are damaged",
              "playbooks/restore.yml -e '{\"lifeboat_only\": [\"<directory service>\"]}' -e lifeboat_confirm=yes",
              drill="playbooks/drill.yml, phases 4-5 (the directory service destroyed and restored)"),
-    Scenario("server_loss", "The whole server is lost", "playbooks/rebuild.yml (issue 14)",
-             not_yet="rebuild.yml does not exist yet"),
+    Scenario("server_loss", "The whole server is lost", "rebuild.yml -e lifeboat_rebuild_host=<lost> "
+             "-e lifeboat_rebuild_target=<new>",
+             not_yet="rebuild.yml runs and is tested on the lab (tests/integration/test_rebuild.py), but no drill "
+                     "rehearses it with a writer yet; " + _DRILLS_LATER),
     Scenario("datacenter_loss", "The whole site is lost: the DR site takes over, DNS follows",
-             "playbooks/failover.yml -e incident=datacenter_failure, then playbooks/dns_switch.yml",
-             not_yet="the DR-site rebuild does not exist yet (dns_switch.yml does)"),
+             "playbooks/failover.yml -e incident=datacenter_failure (rebuild.yml onto the DR site, then the DNS switch)",
+             not_yet="the DR-site rebuild runs and is tested on the lab (tests/integration/test_rebuild.py), but no "
+                     "drill rehearses it with a writer yet; " + _DRILLS_LATER),
     Scenario("security_breach", "A host is compromised", "playbooks/security_breach.yml (issue 15)",
              not_yet="security_breach.yml does not exist yet"),
 )

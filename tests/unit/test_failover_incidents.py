@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.failover import incidents
+from ansible_collections.lifeboat.dr.plugins.module_utils.failover import datacenter, incidents
 
 
 def test_catalogue_names_and_runbook_ids():
@@ -12,7 +12,8 @@ def test_catalogue_names_and_runbook_ids():
     assert ids["service_failure"] == "INC-001" and ids["database_failure"] == "INC-003"
     assert ids["redis_failure"] == "INC-004" and ids["datacenter_failure"] == "INC-005"
     assert incidents.INCIDENTS["status"].changes is False
-    assert incidents.known_names() == ["service_failure", "database_failure", "redis_failure", "rejoin", "status"]
+    assert incidents.known_names() == ["service_failure", "database_failure", "redis_failure", "rejoin", "status",
+                                       "datacenter_failure"]
 
 
 def test_service_failure_needs_the_service():
@@ -38,12 +39,27 @@ def test_no_incident(name):
         incidents.validate_request(name)
 
 
-def test_datacenter_failure_is_refused_not_passed():
-    with pytest.raises(LifeboatError) as err:
-        incidents.validate_request("datacenter_failure")
-    assert str(err.value) == ("datacenter_failure is not available yet: it needs the whole-site rebuild "
-                              "(issue 14); nothing was changed")
-    assert incidents.INCIDENTS["datacenter_failure"].as_dict()["available"] is False
+def test_datacenter_failure_is_available_and_takes_only_force():
+    assert incidents.validate_request("datacenter_failure")["runbook_id"] == "INC-005"
+    assert incidents.INCIDENTS["datacenter_failure"].as_dict()["available"] is True
+    with pytest.raises(LifeboatError, match=r"incident datacenter_failure does not take service"):
+        incidents.validate_request("datacenter_failure", {"service": "sampleapp"})
+
+
+def test_the_dr_site_plan_names_every_missing_part():
+    hosts = ["app1", "dr1", "db2"]
+    assert datacenter.plan({"host": "app1", "dr_host": "dr1"}, hosts) == {
+        "mode": "rebuild", "host": "app1", "dr_host": "dr1", "problems": []}
+    assert datacenter.plan({}, hosts)["problems"] == [
+        "lifeboat_failover.datacenter.host is not set: name the main site's server to fail over",
+        "lifeboat_failover.datacenter.dr_host is not set: name the DR site's machine to rebuild onto"]
+    assert datacenter.plan({"host": "app9", "dr_host": "app1"}, hosts)["problems"] == [
+        "lifeboat_failover.datacenter.host app9 is not an inventory host"]
+    assert datacenter.plan({"host": "app1", "dr_host": "app1"}, hosts)["problems"] == [
+        "lifeboat_failover.datacenter.dr_host is the lost server itself (app1)"]
+    # A cross-site replica holds newer data than the offsite copies: refused, never rebuilt around.
+    refused = datacenter.plan({"host": "app1", "dr_host": "dr1", "replica": "db2"}, hosts)["problems"]
+    assert len(refused) == 1 and "promoting a cross-site replica is not implemented yet" in refused[0]
 
 
 def test_parameter_the_incident_does_not_take():

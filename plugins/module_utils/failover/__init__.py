@@ -11,7 +11,7 @@ plain dicts, and carry out the ordered steps they get back (``fence``,
 the figures. Check mode prints the same plan and runs none of it.
 
 ``incidents``       the catalogue (service_failure, database_failure, redis_failure, rejoin,
-                    status; datacenter_failure declared, refused until issue 14) and the
+                    status; datacenter_failure: the plan of the DR site, in datacenter.py) and the
                     validation of a request
 ``lsn``             PostgreSQL WAL positions (``16/B374D848``): parse, format, distance
 ``facts``           the shape of the observed facts and of the policy, checked and normalised

@@ -49,9 +49,8 @@ CATALOGUE = (
     Incident("rejoin", None, "The old primary back as a streaming replica (pg_rewind or a fresh base backup)",
              None, optional=("host",)),
     Incident("status", None, "Roles, lag, slots, Redis roles and what the app points at", None, changes=False),
-    Incident("datacenter_failure", "INC-005", "Datacenter failure: fail over to the secondary site", 60,
-             unavailable="datacenter_failure is not available yet: it needs the whole-site rebuild (issue 14); "
-                         "nothing was changed"),
+    Incident("datacenter_failure", "INC-005", "Datacenter failure: rebuild the lost site's server at the DR site "
+             "from the offsite copies (or promote its cross-site replica), verify, switch DNS", 60, optional=("force",)),
 )
 INCIDENTS = dict((incident.name, incident) for incident in CATALOGUE)
 PARAMETERS = tuple(sorted(set(p for i in CATALOGUE for p in i.required + i.optional)))
