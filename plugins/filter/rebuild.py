@@ -80,9 +80,9 @@ def rebuild_restored(results, listing, pitr=None):
     return rebuild.restored(results, listing or {}, pitr)
 
 
-def rebuild_resume(services, record, lost_host):
+def rebuild_resume(services, record, lost_host, redo=False):
     """What a rebuild still has to restore, from the target's rebuild record (``module_utils/rebuild.resume_plan``)."""
-    return rebuild.resume_plan(services or [], record, lost_host)
+    return rebuild.resume_plan(services or [], record, lost_host, bool(redo))
 
 
 def rebuild_key_check(services, listing, restored):

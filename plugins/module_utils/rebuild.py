@@ -170,7 +170,12 @@ def preflight(services, listing, target, keys=None, versions=None, confirm=False
         problems.append("the target cannot be reached: %s" % (target.get("error") or "no answer"))
     else:
         markers = target.get("markers") or []
-        if markers and resume.get("resuming"):
+        if markers and resume.get("finished"):
+            warnings.append("%s was rebuilt here (started %s, finished %s): it is verified, nothing is restored again "
+                            "(-e lifeboat_confirm=yes rebuilds it anew)" % (resume.get("lost_host"), resume.get("started"),
+                                                                             resume.get("finished")))
+            markers = []
+        elif markers and resume.get("resuming"):
             warnings.append("resuming the rebuild of %s started at %s (done: %s); its data on the target is kept"
                             % (resume.get("lost_host"), resume.get("started"), ", ".join(resume.get("done") or [])
                                or "nothing yet"))
@@ -213,16 +218,20 @@ def preflight(services, listing, target, keys=None, versions=None, confirm=False
             "room_needed": room_needed(backups), "summary": summary, "resuming": bool(resume.get("resuming"))}
 
 
-def resume_plan(services, record, lost_host):
+def resume_plan(services, record, lost_host, redo=False):
     """What a rebuild of ``lost_host`` still has to restore, from the target's rebuild record (the JSON the
     rebuild keeps on the target: ``{"lost_host", "started", "restored": {service: backup}, "finished"}``, or
     None on a blank host). A record of another host's rebuild is not ours to resume (the preflight then sees
-    the target's data as someone else's)."""
+    the target's data as someone else's). A finished rebuild is not redone (``finished``: a run verifies and
+    reports) unless ``redo`` (the operator confirmed): then it starts over."""
     names = [s["name"] for s in services]
     record = record or {}
+    if record.get("lost_host") == lost_host and record.get("finished") and redo:
+        return {"resuming": False, "lost_host": lost_host, "started": None, "done": [], "todo": names,
+                "foreign": None, "finished": None}
     if not record or record.get("lost_host") != lost_host:
         return {"resuming": False, "lost_host": lost_host, "started": None, "done": [], "todo": names,
-                "foreign": record.get("lost_host")}
+                "foreign": record.get("lost_host"), "finished": None}
     restored = record.get("restored") or {}
     done = [name for name in names if name in restored]
     return {"resuming": True, "lost_host": lost_host, "started": record.get("started"), "done": done,
@@ -315,9 +324,11 @@ def restored(results, listing, pitr=None):
         found[name] = {"backup_id": result["backup_id"], "data_time": when, "how": "backup"}
     recovery = (pitr or {}).get("result") or {}
     if recovery.get("last_transaction") or recovery.get("base_backup"):
-        # No transaction replayed (nothing was written since the base backup): the data is as new as the end
-        # of the archive recovered, the newest instant of the recoverable window.
-        when = recovery.get("last_transaction") or (recovery.get("window") or {}).get("latest")
+        # The data is as new as the end of the archive recovered (the newest instant of the recoverable window):
+        # every transaction committed before it is there, also when none was written since the last one.
+        candidates = [t for t in (recovery.get("last_transaction"), (recovery.get("window") or {}).get("latest"))
+                      if parse_time(t)]
+        when = max(candidates, key=parse_time) if candidates else None
         for name in pitr.get("services") or []:
             found[name] = {"backup_id": recovery.get("base_backup"), "data_time": when or None, "how": "pitr"}
     return found

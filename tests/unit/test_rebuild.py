@@ -61,6 +61,21 @@ def test_a_rebuild_of_the_same_host_resumes_and_its_own_data_is_not_foreign():
                                   "its data on the target is kept"]
 
 
+def test_a_finished_rebuild_is_verified_not_redone_unless_confirmed():
+    record = {"lost_host": "app1", "started": "2026-12-07T10:00:00Z", "finished": "2026-12-07T10:04:00Z",
+              "restored": {s["name"]: {} for s in SERVICES}}
+    plan = rebuild.resume_plan(SERVICES, record, "app1")
+    assert plan["resuming"] and plan["finished"] == "2026-12-07T10:04:00Z" and plan["todo"] == []
+    target = {"reachable": True, "markers": ["/etc/lifeboat/services"], "free_bytes": 1 << 40,
+              "versions": rebuild.server_versions(SERVICES, POLICY)}
+    result = rebuild.preflight(SERVICES, listing(), target, resume=plan)
+    assert result["ok"] and "app1 was rebuilt here (started 2026-12-07T10:00:00Z, finished 2026-12-07T10:04:00Z)" \
+        in result["warnings"][0]
+    redo = rebuild.resume_plan(SERVICES, record, "app1", redo=True)
+    assert not redo["resuming"] and redo["todo"] == [s["name"] for s in SERVICES]
+    assert rebuild.preflight(SERVICES, listing(), target, resume=redo, confirm=True)["ok"]
+
+
 def test_another_hosts_rebuild_or_none_is_not_resumed():
     other = rebuild.resume_plan(SERVICES, {"lost_host": "db9", "restored": {"appdb": {}}}, "app1")
     assert not other["resuming"] and other["foreign"] == "db9" and other["todo"] == [s["name"] for s in SERVICES]
@@ -95,7 +110,9 @@ def test_what_each_restore_brought_back():
                                               "window": {"latest": "2026-12-07T11:59:59+00:00"}}}
     assert rebuild.restored(results, listing(), pitr) == {
         "shopdb": {"backup_id": "shopdb_1", "data_time": "2026-12-07T02:05:00Z", "how": "backup"},
-        "appdb": {"backup_id": "base_1", "data_time": "2026-12-07 11:59:58.5+00", "how": "pitr"}}
+        "appdb": {"backup_id": "base_1", "data_time": "2026-12-07T11:59:59+00:00", "how": "pitr"}}
+    late = dict(pitr, result=dict(pitr["result"], window={"latest": "2026-12-07T11:00:00Z"}))
+    assert rebuild.restored([], listing(), late)["appdb"]["data_time"] == "2026-12-07 11:59:58.5+00"
     # Nothing written since the base backup: the data is as new as the end of the archive.
     quiet = dict(pitr, result=dict(pitr["result"], last_transaction=None))
     assert rebuild.restored([], listing(), quiet)["appdb"]["data_time"] == "2026-12-07T11:59:59+00:00"
