@@ -172,8 +172,8 @@ def preflight(services, listing, target, keys=None, versions=None, confirm=False
         markers = target.get("markers") or []
         if markers and resume.get("finished"):
             warnings.append("%s was rebuilt here (started %s, finished %s): it is verified, nothing is restored again "
-                            "(-e lifeboat_confirm=yes rebuilds it anew)" % (resume.get("lost_host"), resume.get("started"),
-                                                                             resume.get("finished")))
+                            "(-e lifeboat_confirm=yes rebuilds it anew)"
+                            % (resume.get("lost_host"), resume.get("started"), resume.get("finished")))
             markers = []
         elif markers and resume.get("resuming"):
             warnings.append("resuming the rebuild of %s started at %s (done: %s); its data on the target is kept"
