@@ -280,7 +280,8 @@ EXAMPLES = r"""
 RETURN = r"""
 services:
   description:
-    - Per service, for V(push) C(pushed) and C(present) keys; for V(list) C(backups) and C(incomplete); for
+    - Per service, for V(push) C(pushed) and C(present) keys; for V(list) C(backups) (each with its C(server_version)
+      and C(app_key_fingerprint) when the backup recorded them) and C(incomplete); for
       V(verify) C(ok) and C(problems); for V(prune) C(kept), C(deleted), C(locked) and C(incomplete).
   returned: for every action but pull
   type: dict
@@ -300,6 +301,12 @@ signature:
   description: What the signature check found, for example C(verified (SHA256:...)) or C(not checked (...)).
   returned: when O(action=pull)
   type: str
+attempts:
+  description:
+    - How many times the download was started; one that breaks off mid-object is started again twice, then the pull
+      fails naming the object.
+  returned: when O(action=pull) fetched the backup
+  type: int
 target:
   description: The store, without credentials.
   returned: always

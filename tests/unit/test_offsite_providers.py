@@ -171,3 +171,52 @@ def test_pull_by_root_gives_the_files_to_the_repository_owner(tmp_path):
         assert os.stat(path).st_uid == 12345, path
     metadata = [name for name in os.listdir(os.path.dirname(pulled["path"])) if name.endswith(".metadata.json")]
     assert metadata and os.stat(os.path.join(os.path.dirname(pulled["path"]), metadata[0])).st_uid == 12345
+
+
+class _Breaking:
+    """A store whose object's body breaks off after ``cut`` bytes for the first ``breaks`` downloads."""
+
+    def __init__(self, data, breaks, cut=5):
+        self.data, self.breaks, self.cut, self.calls = data, breaks, cut, 0
+
+    def describe(self):
+        return "s3://bucket at http://store"
+
+    def chunks(self, key):
+        self.calls += 1
+        if self.calls <= self.breaks:
+            yield self.data[:self.cut]
+            raise ConnectionResetError("connection reset by peer")
+        yield self.data
+
+
+def _meta(data):
+    import hashlib
+    return {"checksum": "sha256:" + hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+
+
+def test_a_download_that_breaks_off_is_started_again_and_then_fails_naming_the_object(tmp_path):
+    data = b"backup bytes " * 100
+    local = str(tmp_path / "b.dump.zst")
+    pauses = []
+    store = _Breaking(data, breaks=2)
+    ids = (os.getuid(), os.getgid())
+    assert transfer.download(store, "app1/appdb/daily/b.dump.zst", local, _meta(data), *ids, pause=pauses.append) == 3
+    assert open(local, "rb").read() == data and pauses == list(transfer.DOWNLOAD_PAUSES)
+    os.unlink(local)
+    with pytest.raises(LifeboatError) as err:
+        transfer.download(_Breaking(data, breaks=3), "app1/appdb/daily/b.dump.zst", local, _meta(data), *ids,
+                          pause=pauses.append)
+    assert str(err.value) == (
+        "download of offsite backup app1/appdb/daily/b.dump.zst from s3://bucket at http://store broke off 3 times "
+        "(the last after 5 of 1300 bytes: ConnectionResetError: connection reset by peer); nothing was written locally")
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_corrupt_object_is_not_downloaded_again(tmp_path):
+    data = b"backup bytes " * 100
+    store = _Breaking(data, breaks=0)
+    with pytest.raises(LifeboatError, match=r"offsite backup k is corrupt: 1300 bytes"):
+        transfer.download(store, "k", str(tmp_path / "b"), _meta(b"other"), os.getuid(), os.getgid(),
+                          pause=lambda seconds: None)
+    assert store.calls == 1 and os.listdir(str(tmp_path)) == []

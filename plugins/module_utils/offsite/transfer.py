@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import contextlib
+import time
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import rotation
@@ -159,6 +160,41 @@ def authenticate(signer, entry, service, select="latest"):
     return verdict
 
 
+# A download that breaks off mid-object (the store restarts, the network drops) is started again this many
+# times, after these pauses; the SDKs retry failed requests, not a body that stops arriving.
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_PAUSES = (1, 3)
+
+
+def download(provider, key, local, meta, uid=None, gid=None, pause=time.sleep):
+    """Fetch ``key`` into ``local`` (atomically, mode 0600), checked against the metadata's size and sha256; a
+    transfer that breaks off is tried again from the start, up to DOWNLOAD_ATTEMPTS times, then fails naming the
+    object. Nothing partial or corrupt is ever left at ``local``."""
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        received = 0
+        try:
+            with bf.atomic_file(local, 0o600, uid, gid) as handle:
+                sink = bf.HashingWriter(handle)
+                for chunk in provider.chunks(key):
+                    sink.write(chunk)
+                    received += len(chunk)
+                if sink.checksum != meta["checksum"] or sink.size != meta["size_bytes"]:
+                    # Raising inside atomic_file removes the partial file: nothing corrupt lands locally.
+                    raise bf.LifeboatError("offsite backup %s is corrupt: %d bytes with %s, its metadata records %d "
+                                           "bytes with %s; nothing was written locally" % (
+                                               key, sink.size, sink.checksum, meta["size_bytes"], meta["checksum"]))
+            return attempt
+        except (bf.LifeboatError, TypeError, AttributeError, KeyError, NameError):
+            raise  # a corrupt object, or a mistake in the code: trying again changes nothing
+        except Exception as exc:  # the SDKs' and the network's own errors while the body streams
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise bf.LifeboatError("download of offsite backup %s from %s broke off %d times (the last after %d of "
+                                       "%d bytes: %s: %s); nothing was written locally" % (
+                                           key, provider.describe(), attempt, received, meta["size_bytes"],
+                                           type(exc).__name__, exc))
+            pause(DOWNLOAD_PAUSES[min(attempt, len(DOWNLOAD_PAUSES)) - 1])
+
+
 def pull(provider, prefix, service, root, select="latest", check_mode=False, signer=None):
     """Fetch the selected remote backup of ``service`` into the local repository ``root``, checksum-verified.
 
@@ -184,17 +220,9 @@ def pull(provider, prefix, service, root, select="latest", check_mode=False, sig
     uid, gid = owner_of(root)
     bf.ensure_dir(bf.service_dir(root, service), 0o700, uid, gid)
     bf.ensure_dir(directory, 0o700, uid, gid)
-    with bf.atomic_file(local, 0o600, uid, gid) as handle:
-        sink = bf.HashingWriter(handle)
-        for chunk in provider.chunks(entry["path"]):
-            sink.write(chunk)
-        if sink.checksum != meta["checksum"] or sink.size != meta["size_bytes"]:
-            # Raising inside atomic_file removes the partial file: nothing corrupt lands locally.
-            raise bf.LifeboatError("offsite backup %s is corrupt: %d bytes with %s, its metadata records %d bytes "
-                                   "with %s; nothing was written locally" % (entry["path"], sink.size, sink.checksum,
-                                                                             meta["size_bytes"], meta["checksum"]))
+    attempts = download(provider, entry["path"], local, meta, uid, gid)
     bf.write_json_atomic(bf.metadata_path_for(local), meta, 0o600, uid, gid)
-    return dict(result, changed=True)
+    return dict(result, changed=True, attempts=attempts)
 
 
 def prune(provider, prefix, service, policy, check_mode=False):
