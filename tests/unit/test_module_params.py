@@ -162,7 +162,6 @@ def test_null_options_do_not_count_as_given():
 LAB_SERVICES = os.path.join(ROOT, "inventories", "lab", "group_vars", "app.yml")
 
 
-@pytest.mark.skipif(not os.path.exists(LAB_SERVICES), reason="the lab inventory is not part of the built collection")
 def test_the_application_key_file_reaches_db_dump_and_the_agent():
     merged = _merge(DUMP, {"name": "appdb", "engine": "postgresql", "database": "appdb",
                            "app_key_file": "/etc/sampleapp/secret.key"})
@@ -170,6 +169,7 @@ def test_the_application_key_file_reaches_db_dump_and_the_agent():
     assert module_args.dump_argument_spec()["app_key_file"] == {"type": "path"}
 
 
+@pytest.mark.skipif(not os.path.exists(LAB_SERVICES), reason="the lab inventory is not part of the built collection")
 def test_every_lab_service_fills_db_dump_db_restore_and_service_verify(monkeypatch):
     with open(LAB_SERVICES) as handle:
         services = yaml.safe_load(handle)["lifeboat_services"]
