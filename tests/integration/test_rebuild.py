@@ -75,6 +75,11 @@ def _offsite(**change):
 
 def test_preflight_refuses_before_anything_changes(lab_backups, tmp_path):
     _reset_blank()
+    # --check: the preflight alone, on the blank host, finds every backup and changes nothing.
+    proc = _ok(playbook(*REBUILD, "--check"), "rebuild.yml --check")
+    assert "ready: 6 service(s), newest backups appdb backup_" in _said(proc)
+    assert _on_blank("ls -d /var/lib/lifeboat /var/lib/postgresql 2>&1 || true").count("No such file") == 2
+
     # A target that holds data (the restore-test host has a PostgreSQL cluster), without confirmation.
     proc = playbook("../rebuild.yml", "-e", "lifeboat_rebuild_host=app1", "-e", "lifeboat_rebuild_target=restoretest1")
     assert proc.returncode != 0
