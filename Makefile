@@ -4,6 +4,7 @@
 #   make test-fresh  forget everything the machine kept from earlier runs (lab/fresh.sh), then make test
 #   make bench   set up, then bench/run.py (BENCH_ARGS="--size-gb 5 --repeat 5" to change it)
 #   make bench-failover  set up, lab up, then bench/failover.py (Lifeboat against Patroni and Sentinel)
+#   make bench-rebuild   set up, lab up, then bench/rebuild.py (rebuild.yml with 1 GB of PostgreSQL data)
 # Both are safe to run again: set-up steps check before they act.
 
 SHELL := /bin/bash
@@ -14,13 +15,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook
 
-.PHONY: drill test test-fresh bench bench-failover bench-down setup venv lab-up lab-down lint build sanity unit integration molecule clean
+.PHONY: drill test test-fresh bench bench-failover bench-rebuild bench-down setup venv lab-up lab-down lint build sanity unit integration molecule clean
 
 drill: setup lab-up
 	rm -f .lab/drill/*-summary.*
 	$(PLAYBOOK) playbooks/drill.yml; status=$$?; cat .lab/drill/*-summary.txt 2>/dev/null; exit $$status
 
-test: setup lint build sanity unit lab-up integration molecule
+# No lab-up step: the integration tests' session fixture runs lab_up.yml itself (once, not twice).
+test: setup lint build sanity unit integration molecule
 
 # As a newcomer or CI runs it: images, containers, venv, caches and stand-ins gone first.
 test-fresh:
@@ -36,6 +38,11 @@ bench: setup
 # three more lab containers; figures go to bench/results/<date>-failover.{json,md}.
 bench-failover: setup lab-up
 	$(BIN)/python bench/failover.py $(BENCH_ARGS)
+
+# A lost server rebuilt onto the blank host with 1 GB of PostgreSQL data (bench/rebuild.py);
+# figures go to bench/results/<date>-rebuild.{json,md}.
+bench-rebuild: setup lab-up
+	$(BIN)/python bench/rebuild.py $(BENCH_ARGS)
 
 # The benchmark's containers only (the lab's own stay).
 bench-down:
