@@ -1,0 +1,80 @@
+"""playbooks/post_incident.yml on the controller: a report from a rebuild's record and the lab's runbook, a template a
+user supplies, and bad records refused before anything is written. No lab host is needed."""
+import json
+import os
+import stat
+
+from labhost import playbook
+
+RECORD = {
+    "host": "app1", "address": "172.30.57.240", "started": "2026-12-07T12:36:50.000000Z",
+    "healthy_at": "2026-12-07T12:38:33.500000Z", "lost_at": "2026-12-07T12:36:40Z", "resumed": False,
+    "phases": [
+        {"name": "preflight", "start": "2026-12-07T12:36:50.000000Z", "end": "2026-12-07T12:37:01.000000Z", "seconds": 11.0},
+        {"name": "restore appdb (pitr)", "start": "2026-12-07T12:37:21.000000Z", "end": "2026-12-07T12:38:08.000000Z",
+         "seconds": 47.0},
+        {"name": "app", "start": "2026-12-07T12:38:27.000000Z", "end": "2026-12-07T12:38:33.000000Z", "seconds": 6.0},
+    ],
+    "restored": {"appdb": {"how": "pitr"}},
+    "rto_seconds": 103.5,
+    "rpo": {"appdb": {"seconds": 4.2, "objective_seconds": 900, "data_time": "2026-12-07 12:36:35.8+00"}},
+    "verify_failed": [],
+}
+
+
+def _said(proc):
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def test_a_rebuild_record_becomes_a_report_against_the_lab_runbook(tmp_path):
+    record = tmp_path / "rebuild.json"
+    record.write_text(json.dumps(RECORD))
+    output = tmp_path / "reports" / "post-incident.md"
+    proc = playbook("post_incident.yml", "-e", "record=%s" % record, "-e", "output=%s" % output)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Report: %s" % output in proc.stdout
+    text = output.read_text()
+    # The lab runbook's INC-008 (server_loss): its title, severity and the reference plan's 4-hour RTO (the record
+    # carries no objective of its own).
+    assert text.startswith("# Post-incident report: INC-008 - Complete server loss\n")
+    assert "**Severity:** critical" in text
+    assert "| RTO | 104 s | 14400 s | met |" in text  # 103.5 s shown rounded
+    assert "| RPO appdb | 4 s | 900 s | met |" in text
+    assert "- 2026-12-07T12:38:33Z /healthz answered 200 at 172.30.57.240" in text
+    assert "- [x] Calculate the RTO achieved" in text and "- [ ] Root cause analysis" in text
+    assert stat.S_IMODE(os.stat(output).st_mode) == 0o640
+
+
+def test_a_users_template_and_an_incident_named_on_the_command_line(tmp_path):
+    record = tmp_path / "rebuild.json"
+    record.write_text(json.dumps(RECORD))
+    template = tmp_path / "ours.md.j2"
+    template.write_text("{{ runbook_post_incident_facts.incident.id }} {{ runbook_post_incident_facts.rto.seconds }}\n")
+    output = tmp_path / "ours.md"
+    proc = playbook("post_incident.yml", "-e", "record=%s" % record, "-e", "template=%s" % template,
+                    "-e", "incident=INC-005", "-e", "output=%s" % output)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert output.read_text() == "INC-005 103.5\n"
+
+
+def test_bad_records_are_refused_naming_the_cause_and_nothing_is_written(tmp_path):
+    output = tmp_path / "never.md"
+    missing = tmp_path / "missing.json"
+    proc = playbook("post_incident.yml", "-e", "record=%s" % missing, "-e", "output=%s" % output)
+    assert proc.returncode != 0 and "The record %s does not exist" % missing in _said(proc)
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"host": "app1", "phases": [')
+    proc = playbook("post_incident.yml", "-e", "record=%s" % broken, "-e", "output=%s" % output)
+    assert proc.returncode != 0 and "the record %s is not JSON" % broken in _said(proc)
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"name": "appdb", "checksum": "sha256:00"}))
+    proc = playbook("post_incident.yml", "-e", "record=%s" % other, "-e", "output=%s" % output)
+    assert proc.returncode != 0 and "the record is not one Lifeboat writes" in _said(proc)
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(RECORD))
+    proc = playbook("post_incident.yml", "-e", "record=%s" % good, "-e", "incident=INC-099", "-e", "output=%s" % output)
+    assert proc.returncode != 0 and "the runbook has no incident INC-099" in _said(proc)
+    assert not output.exists()
