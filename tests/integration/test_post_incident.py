@@ -48,6 +48,8 @@ def test_a_rebuild_record_becomes_a_report_against_the_lab_runbook(tmp_path):
 def test_a_users_template_and_an_incident_named_on_the_command_line(tmp_path):
     record = tmp_path / "rebuild.json"
     record.write_text(json.dumps(RECORD))
+    # The report goes into a directory that exists (as /tmp would be): its mode stays as it was.
+    tmp_path.chmod(0o1777)
     template = tmp_path / "ours.md.j2"
     template.write_text("{{ runbook_post_incident_facts.incident.id }} {{ runbook_post_incident_facts.rto.seconds }}\n")
     output = tmp_path / "ours.md"
@@ -55,6 +57,7 @@ def test_a_users_template_and_an_incident_named_on_the_command_line(tmp_path):
                     "-e", "incident=INC-005", "-e", "output=%s" % output)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert output.read_text() == "INC-005 103.5\n"
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o1777
 
 
 def test_bad_records_are_refused_naming_the_cause_and_nothing_is_written(tmp_path):
