@@ -34,6 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dataset  # noqa: E402  (bench/dataset.py, beside this script)
 import stats  # noqa: E402  (bench/stats.py, beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,28 +73,6 @@ def playbook(name, *extra, check=True):
     if check and proc.returncode != 0:
         raise SystemExit("%s failed:\n%s\n%s" % (name, proc.stdout[-5000:], proc.stderr[-2000:]))
     return proc
-
-
-def ensure_dataset(size_gb):
-    target = int(size_gb * 1024 ** 3)
-    exists = psql("SELECT count(*) FROM pg_database WHERE datname = 'benchdb'") == "1"
-    if exists and psql("SELECT obj_description(to_regclass('public.events'))", "benchdb") == "target %d" % target:
-        log("dataset of %.1f GB already in app1's cluster" % size_gb)
-        return
-    log("generating a %.1f GB database benchdb in app1's cluster" % size_gb)
-    psql("DROP DATABASE IF EXISTS benchdb WITH (FORCE)")
-    psql("CREATE DATABASE benchdb")
-    subprocess.run(["docker", "cp", os.path.join(ROOT, "bench", "dataset.sql"), "lifeboat-lab-%s:/var/tmp/dataset.sql" % LOST],
-                   check=True)
-    sh(LOST, "chmod 0644 /var/tmp/dataset.sql && runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d benchdb "
-             "-f /var/tmp/dataset.sql && rm /var/tmp/dataset.sql")
-    chunk, filled = 200000, 0
-    while int(psql("SELECT pg_database_size('benchdb')")) < target:
-        # seeded per chunk: the same size gives the same data on every machine
-        psql("SELECT setseed(%f); SELECT bench_fill(%d)" % (filled / 1000.0, chunk), "benchdb")
-        filled += 1
-    psql("ANALYZE", "benchdb")
-    psql("COMMENT ON TABLE events IS 'target %d'" % target, "benchdb")
 
 
 def content(host):
@@ -173,7 +152,7 @@ def main():
     parser.add_argument("--keep-dataset", action="store_true")
     args = parser.parse_args()
 
-    ensure_dataset(args.size_gb)
+    dataset.ensure(psql, lambda script: sh(LOST, script), "lifeboat-lab-" + LOST, args.size_gb, log)
     log("backing up every service, a base backup with the dataset, everything offsite")
     playbook("backup.yml")
     base_backup_offsite()

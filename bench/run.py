@@ -37,6 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dataset  # noqa: E402  (bench/dataset.py, beside this script)
 import stats  # noqa: E402  (bench/stats.py, beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -198,31 +199,8 @@ def setup(args):
         psql("ALTER SYSTEM SET archive_command = '%s'" % chained.replace("'", "''"))
         psql("SELECT pg_reload_conf()")
         sh(DB_HOST, "runuser -u postgres -- pgbackrest --stanza=bench stanza-create")
-    ensure_dataset(args.size_gb)
-
-
-def ensure_dataset(size_gb):
-    target = int(size_gb * 1024 ** 3)
-    exists = psql("SELECT count(*) FROM pg_database WHERE datname = 'benchdb'") == "1"
-    if exists and psql("SELECT obj_description('public.events'::regclass)", "benchdb") == "target %d" % target:
-        log("dataset of %.1f GB already there" % size_gb)
-        return
-    log("generating a %.1f GB dataset (customers, orders, events; word-list text, JSON, 5 indexes)" % size_gb)
-    psql("DROP DATABASE IF EXISTS benchdb WITH (FORCE)")
-    psql("CREATE DATABASE benchdb OWNER lifeboat")
-    subprocess.run(["docker", "cp", os.path.join(ROOT, "bench", "dataset.sql"), "%s:%s/dataset.sql" % (container(DB_HOST), WORK)],
-                   check=True)
-    # Created as lifeboat, as an application's data belongs to its role: db_restore restores as that role.
-    sh(DB_HOST, "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d benchdb -c 'SET ROLE lifeboat' "
-                "-f %s/dataset.sql" % WORK)
-    chunk, filled = 200000, 0
-    while int(psql("SELECT pg_database_size('benchdb')")) < target:
-        # seeded per chunk: the same size gives the same data on every machine
-        psql("SELECT setseed(%f); SELECT bench_fill(%d)" % (filled / 1000.0, chunk), "benchdb")
-        filled += 1
-    psql("ANALYZE", "benchdb")  # not VACUUM: its parallel workers outgrow a container's 64 MB /dev/shm
-    psql("COMMENT ON TABLE events IS 'target %d'" % target, "benchdb")
-    psql("CHECKPOINT")
+    dataset.ensure(psql, lambda script: sh(DB_HOST, script), container(DB_HOST), args.size_gb, log, owner="lifeboat",
+                   scratch=WORK)
 
 
 def content(database):

@@ -4,22 +4,11 @@ import json
 import os
 import stat
 
-from labhost import playbook
+from labhost import ROOT, playbook
 
-RECORD = {
-    "host": "app1", "address": "172.30.57.240", "started": "2026-12-07T12:36:50.000000Z",
-    "healthy_at": "2026-12-07T12:38:33.500000Z", "lost_at": "2026-12-07T12:36:40Z", "resumed": False,
-    "phases": [
-        {"name": "preflight", "start": "2026-12-07T12:36:50.000000Z", "end": "2026-12-07T12:37:01.000000Z", "seconds": 11.0},
-        {"name": "restore appdb (pitr)", "start": "2026-12-07T12:37:21.000000Z", "end": "2026-12-07T12:38:08.000000Z",
-         "seconds": 47.0},
-        {"name": "app", "start": "2026-12-07T12:38:27.000000Z", "end": "2026-12-07T12:38:33.000000Z", "seconds": 6.0},
-    ],
-    "restored": {"appdb": {"how": "pitr"}},
-    "rto_seconds": 103.5,
-    "rpo": {"appdb": {"seconds": 4.2, "objective_seconds": 900, "data_time": "2026-12-07 12:36:35.8+00"}},
-    "verify_failed": [],
-}
+# The rebuild report the unit tests read too (rebuild.yml's shape, trimmed).
+with open(os.path.join(ROOT, "tests", "unit", "fixtures", "rebuild-report.json")) as _handle:
+    RECORD = json.load(_handle)
 
 
 def _said(proc):

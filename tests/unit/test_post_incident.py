@@ -1,6 +1,7 @@
 """Post-incident reports: the facts read from each kind of record Lifeboat writes, set against the runbook, with the
 records' shapes taken from real runs (trimmed), and every bad input refused naming the cause."""
 import json
+import os
 
 import pytest
 
@@ -33,22 +34,9 @@ FAILOVER = {
               {"action": "promote", "detail": "pg_promote(wait => true) on db2", "host": "db2"}],
 }
 
-REBUILD = {
-    "host": "app1", "address": "172.30.57.240", "started": "2026-12-07T12:36:50.000000Z",
-    "healthy_at": "2026-12-07T12:38:33.500000Z", "lost_at": "2026-12-07T12:36:40Z", "resumed": False,
-    "phases": [
-        {"name": "preflight", "start": "2026-12-07T12:36:50.000000Z", "end": "2026-12-07T12:37:01.000000Z", "seconds": 11.0},
-        {"name": "restore appdb (pitr)", "start": "2026-12-07T12:37:21.000000Z", "end": "2026-12-07T12:38:08.000000Z",
-         "seconds": 47.0},
-        {"name": "app", "start": "2026-12-07T12:38:27.000000Z", "end": "2026-12-07T12:38:33.000000Z", "seconds": 6.0},
-        {"name": "protect", "start": "2026-12-07T12:38:33.600000Z", "end": "2026-12-07T12:40:10.000000Z", "seconds": 97.0},
-    ],
-    "restored": {"appdb": {"how": "pitr"}, "appcache": {"how": "backup", "backup_id": "backup_daily_20261207_123437"}},
-    "rto_seconds": 103.5,
-    "rpo": {"appdb": {"seconds": 4.2, "data_time": "2026-12-07 12:36:35.8+00"},
-            "appcache": {"seconds": 4000, "data_time": "2026-12-07T11:30:00Z", "objective_seconds": 3600}},
-    "verify_failed": [],
-}
+# A rebuild report as rebuild.yml writes it (trimmed); tests/integration/test_post_incident.py reads it too.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "rebuild-report.json")) as _handle:
+    REBUILD = json.load(_handle)
 
 DRILL = {
     "host": "app1", "result": "PASS",
