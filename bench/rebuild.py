@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,9 @@ TARGET = "blank1"
 PITR_REPO = "/var/backups/lifeboat-pitr/15-main"
 TABLES = ("customers", "orders", "events")
 OFFSITE_PREFIX = "bench-rebuild"
-PHASES = ("preflight", "config", "servers", "restore appdb", "app", "rto")
+# Waits until systemd has finished booting a started container.
+BOOTED = ("for i in $(seq 1 240); do s=$(systemctl is-system-running 2>/dev/null); "
+          "case $s in running|degraded) break;; esac; sleep 0.5; done")
 
 
 def log(message):
@@ -145,6 +148,56 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def rebuild_once(repeat, lost_at, report_dir, before):
+    """One rebuild onto a blank blank1; its figures, after checking benchdb there against app1's."""
+    playbook("lab_blank.yml", "-e", "lab_blank_reset=true")
+    started = time.monotonic()
+    proc = playbook("../rebuild.yml", "-e", "lifeboat_rebuild_host=%s" % LOST, "-e",
+                    "lifeboat_rebuild_target=%s" % TARGET, "-e", "rebuild_lost_at=%s" % lost_at,
+                    "-e", "rebuild_pitr_offsite_prefix=%s/%d/15-main" % (OFFSITE_PREFIX, repeat),
+                    "-e", "rebuild_report_dir=%s" % report_dir)
+    wall = time.monotonic() - started
+    line = [ln for ln in proc.stdout.splitlines() if "Report: " in ln][-1]
+    with open(line.split("Report: ", 1)[1].strip().strip("'\",")) as handle:
+        report = json.load(handle)
+    if report["verify_failed"]:
+        raise SystemExit("rebuild %d: verification failed: %s" % (repeat + 1, report["verify_failed"]))
+    after = content(TARGET)
+    if after != before:
+        raise SystemExit("rebuild %d: benchdb differs on blank1: %s != %s" % (repeat + 1, after, before))
+    figures = phase_seconds(report)
+    figures["playbook_wall_s"] = round(wall, 1)
+    figures["order"] = [phase["name"] for phase in report["phases"]]
+    figures["rpo"] = {name: entry["seconds"] for name, entry in report["rpo"].items()}
+    return figures
+
+
+def put_the_lab_back(address, was_lost, keep_dataset, report_dir):
+    """Every step tried, whatever failed before it; the failures returned. blank1 first: until it is blank it
+    answers as app1 (its agent and WAL shipping run) and app1 must not come back beside it."""
+    steps = [("resetting blank1", lambda: playbook("lab_blank.yml", "-e", "lab_blank_reset=true"))]
+    if was_lost:
+        steps += [
+            ("starting app1", lambda: subprocess.run(["docker", "start", "lifeboat-lab-" + LOST], check=True,
+                                                     capture_output=True)),
+            ("starting the sample app on app1", lambda: sh(LOST, BOOTED + "; systemctl start sampleapp")),
+            ("pointing DNS at app1 again", lambda: playbook("dns_switch.yml", "-e", "value=%s" % address)),
+        ]
+    steps.append(("removing the rebuilt servers' offsite objects", drop_offsite_prefix))
+    if not keep_dataset:
+        steps += [("dropping benchdb on app1", lambda: psql("DROP DATABASE IF EXISTS benchdb WITH (FORCE)")),
+                  ("taking a small base backup on app1", base_backup_offsite)]
+    steps.append(("removing the reports' directory", lambda: shutil.rmtree(report_dir, ignore_errors=True)))
+    failed = []
+    for what, step in steps:
+        log(what)
+        try:
+            step()
+        except (Exception, SystemExit) as exc:  # SystemExit: the helpers' way to fail
+            failed.append("%s: %s" % (what, exc))
+    return failed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-gb", type=float, default=1.0)
@@ -152,54 +205,33 @@ def main():
     parser.add_argument("--keep-dataset", action="store_true")
     args = parser.parse_args()
 
-    dataset.ensure(psql, lambda script: sh(LOST, script), "lifeboat-lab-" + LOST, args.size_gb, log)
-    log("backing up every service, a base backup with the dataset, everything offsite")
-    playbook("backup.yml")
-    base_backup_offsite()
-    before = content(LOST)
-    size = cluster_size()
     address = subprocess.run(["docker", "inspect", "-f", '{{ (index .NetworkSettings.Networks "lifeboat-lab").IPAddress }}',
                               "lifeboat-lab-" + LOST], capture_output=True, text=True, check=True).stdout.strip()
-    runs = []
     report_dir = tempfile.mkdtemp(prefix="lifeboat-bench-rebuild-")
-    subprocess.run(["docker", "stop", "lifeboat-lab-" + LOST], check=True, capture_output=True)
-    lost_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    runs, was_lost = [], False
     try:
+        dataset.ensure(psql, lambda script: sh(LOST, script), "lifeboat-lab-" + LOST, args.size_gb, log)
+        log("backing up every service, a base backup with the dataset, everything offsite")
+        playbook("backup.yml")
+        base_backup_offsite()
+        before = content(LOST)
+        size = cluster_size()
+        was_lost = True
+        subprocess.run(["docker", "stop", "lifeboat-lab-" + LOST], check=True, capture_output=True)
+        lost_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         for repeat in range(args.repeat):
-            playbook("lab_blank.yml", "-e", "lab_blank_reset=true")
             log("rebuild %d of %d" % (repeat + 1, args.repeat))
-            started = time.monotonic()
-            proc = playbook("../rebuild.yml", "-e", "lifeboat_rebuild_host=%s" % LOST, "-e",
-                            "lifeboat_rebuild_target=%s" % TARGET, "-e", "rebuild_lost_at=%s" % lost_at,
-                            "-e", "rebuild_pitr_offsite_prefix=%s/%d/15-main" % (OFFSITE_PREFIX, repeat),
-                            "-e", "rebuild_report_dir=%s" % report_dir)
-            wall = time.monotonic() - started
-            line = [ln for ln in proc.stdout.splitlines() if "Report: " in ln][-1]
-            with open(line.split("Report: ", 1)[1].strip().strip("'\",")) as handle:
-                report = json.load(handle)
-            if report["verify_failed"]:
-                raise SystemExit("rebuild %d: verification failed: %s" % (repeat + 1, report["verify_failed"]))
-            after = content(TARGET)
-            if after != before:
-                raise SystemExit("rebuild %d: benchdb differs on blank1: %s != %s" % (repeat + 1, after, before))
-            figures = phase_seconds(report)
-            figures["playbook_wall_s"] = round(wall, 1)
-            figures["order"] = [phase["name"] for phase in report["phases"]]
-            figures["rpo"] = {name: entry["seconds"] for name, entry in report["rpo"].items()}
+            figures = rebuild_once(repeat, lost_at, report_dir, before)
             runs.append(figures)
             timed = ", ".join("%s %.0f" % (k, v) for k, v in figures.items() if isinstance(v, (int, float)))
             log("RTO %.0f s (%s)" % (figures["rto"], timed))
     finally:
-        subprocess.run(["docker", "start", "lifeboat-lab-" + LOST], check=True, capture_output=True)
-        sh(LOST, "for i in $(seq 1 240); do s=$(systemctl is-system-running 2>/dev/null); "
-                 "case $s in running|degraded) break;; esac; sleep 0.5; done; systemctl start sampleapp")
-        playbook("dns_switch.yml", "-e", "value=%s" % address)
-        playbook("lab_blank.yml", "-e", "lab_blank_reset=true")
-        drop_offsite_prefix()
-        if not args.keep_dataset:
-            log("dropping benchdb on app1 and taking a small base backup again")
-            psql("DROP DATABASE IF EXISTS benchdb WITH (FORCE)")
-            base_backup_offsite()
+        # The run's own error (if any) goes on after this; the lab's failures are said either way.
+        failed = put_the_lab_back(address, was_lost, args.keep_dataset, report_dir)
+        for failure in failed:
+            log("NOT put back: " + failure)
+    if failed:
+        raise SystemExit("the lab was not put back: %s" % "; ".join(failed))
 
     names = sorted({key for run in runs for key in run if isinstance(run[key], (int, float))})
     # The phases in the order the first rebuild ran them, the RTO right after the app's.

@@ -13,12 +13,21 @@ short_description: The facts of a post-incident report, from a failover record, 
 version_added: "1.2.0"
 description:
   - Reads what a run recorded - C(failover.yml)'s record, C(rebuild.yml)'s report or the drill's summary - and
-    returns the report's facts - C(kind), C(incident) (id, title, severity, scenario, detection, from the runbook),
-    C(host), C(started), C(ended), C(duration_seconds), C(ok), C(failure), C(timeline), C(actions), C(rto)
-    (seconds, objective, met), C(rpo) (per service, with objective and met), C(writes) (acknowledged and lost,
-    when the run counted them), C(decisions) (what the runbook leaves to a person), C(notes) and C(checklist)
-    (the reference plans' post-incident items, C(done) where the record answers them).
-  - Fails naming the cause when the record is none of these, or when O(incident) is not in the runbook.
+    returns the report's facts, a dict with C(kind) (failover, rebuild, drill), C(source), C(incident) (C(id),
+    C(title), C(severity), C(scenario), C(detection), from the runbook; None where unknown), C(host), C(started) and
+    C(ended) (UTC, C(YYYY-MM-DDTHH:MM:SSZ)), C(duration_seconds), C(ok), C(failure), C(timeline) (a list of C(at),
+    C(after_seconds), C(what), C(seconds)), C(actions) (texts), C(rto) (C(seconds), C(objective_seconds), C(met)),
+    C(rpo) (a list of C(service), C(seconds), C(objective_seconds), C(met), C(data_time), C(detail)), C(writes)
+    (C(acknowledged) and C(lost), or None when the run did not count them), C(downtime_seconds) (from the loss to
+    healthy, when the record has both), C(decisions) (what the runbook leaves to a person), C(notes) and
+    C(checklist) (a list of C(item) and C(done), the reference plans' post-incident items, done where the record
+    answers them). Every key is always there; a value the record lacks is None.
+  - Objectives - the one the run was held to (in its record) first, else the runbook's - per service for a
+    rebuild's RPO, the incident's for a failover's or a drill's. C(met) is None without an objective or a figure.
+  - Fails naming the cause when the record is none of these, a check-mode run, a status report, a rejoin, a plan
+    whose recovery another playbook ran (the datacenter failure's rebuild), or when O(incident) is not in the
+    runbook.
+positional: runbook, incident, source
 options:
   _input:
     description: The record, as JSON text (e.g. C(lookup('ansible.builtin.file', path))) or parsed.

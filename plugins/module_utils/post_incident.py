@@ -17,6 +17,7 @@ import datetime
 import json
 
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
+from ansible_collections.lifeboat.dr.plugins.module_utils.rebuild import parse_time
 
 # The post-incident checklists of the reference plans (001's checklist, 004's review), in their order. The
 # ``answered_by`` key names the summary field that answers the item, when the record does.
@@ -35,24 +36,25 @@ CHECKLIST = (
 
 # The runbook scenario a record stands for, when the record does not name its incident.
 _SCENARIO_OF_FAILOVER = {"datacenter_failure": "datacenter_loss"}
+# The drill's phases in the order it runs them (its summary's keys are sorted).
+DRILL_PHASES = ("install_agent", "write_data", "backup", "destroy", "restore", "verify", "pitr", "failover")
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-def _iso(value):
-    """An epoch number or an ISO text as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC); None stays None."""
+def _moment(value):
+    """An epoch number or an ISO text (``Z``, an offset, PostgreSQL's ``+00``) as an aware datetime, or None."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)):
-        moment = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
-    else:
-        text = str(value).strip().replace(" ", "T")
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            return str(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    return parse_time(str(value).strip().replace(" ", "T"))
+
+
+def _iso(value):
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC); None stays None, and a text that is no time is kept as it is."""
+    moment = _moment(value)
+    if moment is None:
+        return None if value in (None, "") else str(value)
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -100,9 +102,26 @@ def _met(achieved, objective):
     return achieved <= objective
 
 
+# failover.yml records that are not a recovery: nothing to review in them.
+_NOT_RECOVERIES = {
+    "status": "a status report",
+    "rejoin": "the rejoin after a failover (make the report from the failover's own record)",
+}
+
+
 def _failover(record):
     figures = record.get("figures") or {}
     plan = record.get("plan") or {}
+    if record.get("check_mode"):
+        raise LifeboatError("the record is of a run in check mode (a simulation: nothing was recovered)")
+    if record["incident"] in _NOT_RECOVERIES:
+        raise LifeboatError("the record is %s, not a recovery" % _NOT_RECOVERIES[record["incident"]])
+    if not (record.get("steps") or plan.get("steps")) and not plan.get("refusal") and record.get("ok"):
+        # INC-005's record holds the plan; the recovery is rebuild.yml's, whose report has the phases.
+        raise LifeboatError(
+            "the record holds %s's plan only (%s); the recovery's facts are in the report of the playbook that ran "
+            "it (rebuild.yml prints it as Report: PATH): make the report from that one, with -e incident=%s"
+            % (record["incident"], plan.get("outcome") or "no steps", record.get("runbook_id") or "ID"))
     steps = record.get("steps") or plan.get("steps") or []
     actions = ["%s: %s" % (step.get("host", ""), step.get("detail") or step.get("action")) for step in steps]
     timeline = [{"at": _iso(record.get("started")), "what": "%s started" % record["incident"]}]
@@ -112,7 +131,8 @@ def _failover(record):
     timeline.append({"at": _iso(record.get("ended")), "what": "%s ended (%s)" % (
         record["incident"], "recovered" if record.get("ok") else "FAILED")})
     loss = plan.get("data_loss") or {}
-    achieved = figures.get("writable_after_seconds", record.get("seconds"))
+    # The time to recovery: the new primary took a write, or the restarted service answered its health check.
+    achieved = figures.get("writable_after_seconds", figures.get("healthy_after_seconds"))
     return {
         "host": plan.get("old_primary") or record.get("host"),
         "started": _iso(record.get("started")), "ended": _iso(record.get("ended")),
@@ -120,24 +140,31 @@ def _failover(record):
         "ok": bool(record.get("ok")), "failure": record.get("failure") or (plan.get("refusal") or None),
         "timeline": timeline, "actions": actions, "rto_seconds": achieved,
         "rpo": [{"service": "database", "seconds": loss.get("seconds"),
-                 "detail": "%s bytes of WAL not on the promoted replica" % loss.get("bytes")}] if loss else [],
-        "writes": None, "notes": plan.get("notes") or [],
+                 "detail": "%s bytes of WAL (%s s of writes) were not on the promoted replica"
+                           % (loss.get("bytes"), loss.get("seconds"))}] if loss else [],
+        "writes": None, "notes": plan.get("notes") or [], "downtime_seconds": None,
     }
 
 
 def _rebuild(record):
     phases = record.get("phases") or []
+    names = set(p["name"] for p in phases)
     timeline = [{"at": _iso(p.get("start")), "what": p["name"], "seconds": p.get("seconds")} for p in phases]
+    if record.get("lost_at"):
+        timeline.append({"at": _iso(record["lost_at"]), "what": "%s lost" % record.get("host")})
     if record.get("healthy_at"):
         timeline.append({"at": _iso(record["healthy_at"]), "what": "/healthz answered 200 at %s" % record.get("address")})
-        timeline.sort(key=lambda event: (event["at"] or "", not event["what"].startswith("/healthz")))
+    # In time order; an event and a phase in the same second: the event first.
+    timeline.sort(key=lambda event: (_moment(event["at"]) or _EPOCH,
+                                     event.get("seconds") is not None or event["what"] in names))
+    lost, healthy = _moment(record.get("lost_at")), _moment(record.get("healthy_at"))
     actions = ["%s: %s" % (p["name"], "%s s" % p.get("seconds")) for p in phases]
     for name, restored in sorted((record.get("restored") or {}).items()):
         backup = ", " + restored["backup_id"] if restored.get("backup_id") else ""
         actions.append("restored %s (%s%s)" % (name, restored.get("how", "backup"), backup))
     ends = [p.get("end") for p in phases if p.get("end")]
     rpo = [{"service": name, "seconds": entry.get("seconds"), "objective_seconds": entry.get("objective_seconds"),
-            "data_time": entry.get("data_time")} for name, entry in sorted((record.get("rpo") or {}).items())]
+            "data_time": _iso(entry.get("data_time"))} for name, entry in sorted((record.get("rpo") or {}).items())]
     failed = record.get("verify_failed") or []
     return {
         "host": record.get("host"), "started": _iso(record.get("started")), "ended": _iso(ends[-1]) if ends else None,
@@ -145,13 +172,16 @@ def _rebuild(record):
         "ok": not failed, "failure": ("verification failed: %s" % ", ".join(failed)) if failed else None,
         "timeline": timeline, "actions": actions, "rto_seconds": record.get("rto_seconds"),
         "rto_objective_seconds": record.get("rto_objective_seconds"), "rpo": rpo, "writes": None,
-        "notes": ["lost at %s" % _iso(record["lost_at"])] if record.get("lost_at") else [],
+        "notes": [] if record.get("lost_at") else ["the time of the loss was not given (rebuild_lost_at): no downtime"],
+        "downtime_seconds": round((healthy - lost).total_seconds(), 1) if lost and healthy else None,
     }
 
 
 def _drill(record):
     phases = record.get("phases") or {}
-    timeline = [{"what": name, "seconds": seconds} for name, seconds in phases.items() if name != "total"]
+    order = [name for name in DRILL_PHASES if name in phases] + sorted(
+        name for name in phases if name not in DRILL_PHASES and name != "total")
+    timeline = [{"what": name, "seconds": phases[name]} for name in order]
     failover = record.get("failover") or {}
     pitr = record.get("pitr") or {}
     actions = ["%s: %s" % (service.get("name"), service.get("result")) for service in record.get("services") or []]
@@ -168,6 +198,7 @@ def _drill(record):
         "failure": None if record.get("result") == "PASS" else "the drill's result is %s" % record.get("result"),
         "timeline": timeline, "actions": actions,
         "rto_seconds": failover.get("writable_after_seconds"), "rpo": rpo, "writes": writes, "notes": [],
+        "downtime_seconds": None,
     }
 
 
@@ -195,7 +226,10 @@ def summary(record, runbook=None, incident_id=None, source=None):
                     for entry in facts["rpo"]]
     for entry in facts["rpo"]:
         if entry.get("objective_seconds") is None:
-            objective = objectives.get(entry["service"], {}).get("rpo_minutes", incident.get("rpo_minutes"))
+            # A rebuild's services have their own objectives (the runbook's per service); the incident's RPO is
+            # for the one figure of a failover or a drill.
+            fallback = None if record_kind == "rebuild" else incident.get("rpo_minutes")
+            objective = objectives.get(entry["service"], {}).get("rpo_minutes", fallback)
             entry["objective_seconds"] = objective * 60 if objective is not None else None
         entry["met"] = _met(entry.get("seconds"), entry.get("objective_seconds"))
     facts.update({

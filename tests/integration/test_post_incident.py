@@ -42,8 +42,10 @@ def test_a_users_template_and_an_incident_named_on_the_command_line(tmp_path):
     template = tmp_path / "ours.md.j2"
     template.write_text("{{ runbook_post_incident_facts.incident.id }} {{ runbook_post_incident_facts.rto.seconds }}\n")
     output = tmp_path / "ours.md"
-    proc = playbook("post_incident.yml", "-e", "record=%s" % record, "-e", "template=%s" % template,
-                    "-e", "incident=INC-005", "-e", "output=%s" % output)
+    # Paths relative to where the command is typed (the tests run it from the repository's root).
+    relative = os.path.relpath(tmp_path, ROOT)
+    proc = playbook("post_incident.yml", "-e", "record=%s/rebuild.json" % relative, "-e", "template=%s/ours.md.j2" % relative,
+                    "-e", "incident=INC-005", "-e", "output=%s/ours.md" % relative)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert output.read_text() == "INC-005 103.5\n"
     assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o1777

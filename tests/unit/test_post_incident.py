@@ -40,7 +40,8 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "
 
 DRILL = {
     "host": "app1", "result": "PASS",
-    "phases": {"backup": 44.5, "destroy": 7.4, "restore": 31.2, "failover": 54.5, "total": 412.6},
+    # Sorted keys, as drill.yml's to_nice_json writes them.
+    "phases": {"backup": 44.5, "destroy": 7.4, "failover": 54.5, "install_agent": 150.0, "restore": 31.2, "total": 412.6},
     "failover": {"acknowledged": 38, "lost": 0, "writable_after_seconds": 7.32},
     "pitr": {"lost_seconds": 6.3, "rpo_limit": 21},
     "services": [{"name": "appdb", "result": "PASS"}, {"name": "shopdb", "result": "PASS"}],
@@ -67,14 +68,62 @@ def test_a_rebuild_report_is_read_in_time_order_with_the_rpo_per_service():
     facts = post_incident.summary(json.dumps(REBUILD), RUNBOOK)
     assert facts["kind"] == "rebuild" and facts["incident"]["id"] == "INC-008"  # found by its scenario
     whats = [event["what"] for event in facts["timeline"]]
+    assert whats[0] == "app1 lost" and facts["timeline"][0]["at"] == "2026-12-07T12:36:40Z"
     assert whats.index("/healthz answered 200 at 172.30.57.240") == whats.index("protect") - 1
+    # Down from the loss to /healthz 200, longer than the RTO, which counts from the start of the rebuild.
+    assert facts["downtime_seconds"] == 113.5 and facts["notes"] == []
     assert facts["rto"] == {"seconds": 103.5, "objective_seconds": 300, "met": True}
     rpo = {entry["service"]: entry for entry in facts["rpo"]}
     # Objectives: the record's own first, else the runbook's per service, else the incident's.
     assert rpo["appcache"]["objective_seconds"] == 3600 and rpo["appcache"]["met"] is False
     assert rpo["appdb"]["objective_seconds"] == 900 and rpo["appdb"]["met"] is True
+    # No objective for the service anywhere: the incident's RPO is not stretched over it.
+    assert rpo["appconfig"]["objective_seconds"] is None and rpo["appconfig"]["met"] is None
     assert "restored appcache (backup, backup_daily_20261207_123437)" in facts["actions"]
-    assert facts["notes"] == ["lost at 2026-12-07T12:36:40Z"]
+
+
+def test_the_objective_the_run_was_held_to_comes_first():
+    facts = post_incident.summary(dict(REBUILD, rto_objective_seconds=60), RUNBOOK)
+    assert facts["rto"] == {"seconds": 103.5, "objective_seconds": 60, "met": False}
+    without_loss = dict(REBUILD)
+    del without_loss["lost_at"]
+    facts = post_incident.summary(without_loss, RUNBOOK)
+    assert facts["downtime_seconds"] is None and "no downtime" in facts["notes"][0]
+
+
+def test_times_in_every_shape_the_records_use_are_utc():
+    assert post_incident._iso(1796650794.731973) == "2026-12-07T13:39:54Z"
+    assert post_incident._iso("2026-12-07 12:36:35.8+00") == "2026-12-07T12:36:35Z"  # PostgreSQL's
+    assert post_incident._iso("2026-12-07T14:36:35+02:00") == "2026-12-07T12:36:35Z"
+    assert post_incident._iso("2026-12-07T12:36:35.000001Z") == "2026-12-07T12:36:35Z"
+    assert post_incident._iso("yesterday") == "yesterday" and post_incident._iso(None) is None
+
+
+def test_a_service_failures_rto_is_the_time_to_healthy_and_a_refusal_has_none():
+    service = dict(FAILOVER, incident="service_failure", runbook_id="INC-001", steps=[{"action": "restart", "host": "app1"}],
+                   figures={"healthy_after_seconds": 3.2}, plan={"steps": [], "notes": [], "refusal": None})
+    assert post_incident.summary(service, RUNBOOK)["rto"]["seconds"] == 3.2
+    refused = dict(FAILOVER, ok=False, steps=[], figures={},
+                   plan=dict(FAILOVER["plan"], refusal="db2 lags 16 MB behind app1", steps=[]))
+    facts = post_incident.summary(refused, RUNBOOK)
+    assert not facts["ok"] and facts["failure"] == "db2 lags 16 MB behind app1"
+    assert facts["rto"] == {"seconds": None, "objective_seconds": 1200, "met": None}
+
+
+@pytest.mark.parametrize("change, cause", [
+    ({"check_mode": True}, "a run in check mode (a simulation: nothing was recovered)"),
+    ({"incident": "status"}, "the record is a status report, not a recovery"),
+    ({"incident": "rejoin"}, "the rejoin after a failover"),
+    ({"incident": "datacenter_failure", "runbook_id": "INC-005", "steps": [],
+      "plan": {"outcome": "rebuild at the DR site", "steps": [], "refusal": None}},
+     "the record holds datacenter_failure's plan only (rebuild at the DR site); the recovery's facts are in the "
+     "report of the playbook that ran it (rebuild.yml prints it as Report: PATH): make the report from that one, "
+     "with -e incident=INC-005"),
+])
+def test_failover_records_that_are_no_recovery_are_refused(change, cause):
+    with pytest.raises(LifeboatError) as error:
+        post_incident.summary(dict(FAILOVER, **change), RUNBOOK)
+    assert cause in str(error.value)
 
 
 def test_a_failed_verification_is_the_outcome():
@@ -86,7 +135,7 @@ def test_a_drill_summary_counts_the_acknowledged_writes_lost():
     facts = post_incident.summary(DRILL, RUNBOOK, incident_id="INC-003")
     assert facts["kind"] == "drill" and facts["ok"] and facts["duration_seconds"] == 412.6
     assert facts["writes"] == {"acknowledged": 38, "lost": 0}
-    assert [event["what"] for event in facts["timeline"]] == ["backup", "destroy", "restore", "failover"]
+    assert [event["what"] for event in facts["timeline"]] == ["install_agent", "backup", "destroy", "restore", "failover"]
     assert facts["rpo"] == [{"service": "postgresql (PITR)", "seconds": 6.3, "objective_seconds": 21, "met": True,
                              "data_time": None, "detail": None}]
     assert facts["actions"] == ["appdb: PASS", "shopdb: PASS"]
@@ -104,7 +153,8 @@ def test_the_checklist_ticks_only_what_the_record_answers():
 def test_without_a_runbook_there_are_no_objectives_and_nothing_is_judged():
     facts = post_incident.summary(REBUILD, None)
     assert facts["incident"]["id"] is None and facts["rto"]["met"] is None
-    assert {entry["service"]: entry["met"] for entry in facts["rpo"]} == {"appcache": False, "appdb": None}
+    assert {entry["service"]: entry["met"] for entry in facts["rpo"]} == {"appcache": False, "appdb": None,
+                                                                          "appconfig": None}
 
 
 def test_every_timeline_and_rpo_entry_has_every_key():
