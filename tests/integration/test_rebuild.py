@@ -75,6 +75,9 @@ def _offsite(**change):
 
 def test_preflight_refuses_before_anything_changes(lab_backups, tmp_path):
     _reset_blank()
+    # As on a host built minutes ago: no package lists, their directory stamped new (apt's cache_valid_time
+    # takes that for a recent update, and apt-cache then offers no server version at all).
+    _on_blank("rm -rf /var/lib/apt/lists/* && touch /var/lib/apt/lists")
     # --check: the preflight alone, on the blank host, finds every backup and changes nothing.
     proc = _ok(playbook(*REBUILD, "--check"), "rebuild.yml --check")
     assert "ready: 6 service(s), newest backups appdb backup_" in _said(proc)
