@@ -36,6 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dataset  # noqa: E402  (bench/dataset.py, beside this script)
+import pitr  # noqa: E402  (bench/pitr.py)
 import stats  # noqa: E402  (bench/stats.py, beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,9 +89,7 @@ def base_backup_offsite():
     """A new base backup (it holds the dataset), then every WAL segment and base backup offsite."""
     sh(LOST, "systemctl start lifeboat-pitr-basebackup-15-main.service")
     psql("SELECT pg_switch_wal()")
-    sh(LOST, "for i in $(seq 1 900); do n=$(find %s/wal -name '*.zst' | while read f; do "
-             "test -e ${f%%.zst}.offsite || echo x; done | wc -l); b=$(for d in %s/base/base_*; do test -e $d/.offsite "
-             "|| echo x; done | wc -l); [ $n = 0 ] && [ $b = 0 ] && exit 0; sleep 1; done; exit 1" % (PITR_REPO, PITR_REPO))
+    sh(LOST, pitr.wait_offsite_script(PITR_REPO, 900))
 
 
 def cluster_size():

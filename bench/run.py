@@ -38,6 +38,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dataset  # noqa: E402  (bench/dataset.py, beside this script)
+import pitr  # noqa: E402  (bench/pitr.py)
 import stats  # noqa: E402  (bench/stats.py, beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -304,9 +305,7 @@ def restore_lifeboat_pitr(m):
 
 def wait_offsite():
     """Before the offsite recovery: the newest base backup and WAL shipped (the role's timer ships them)."""
-    sh(DB_HOST, "for i in $(seq 1 600); do n=$(find %s -name '*.zst' -path '*/wal/*' | while read f; do "
-                "test -e ${f%%.zst}.offsite || echo x; done | wc -l); b=$(for d in %s/base/base_*; do test -e $d/.offsite "
-                "|| echo x; done | wc -l); [ $n = 0 ] && [ $b = 0 ] && exit 0; sleep 1; done; exit 1" % (PITR_REPO, PITR_REPO))
+    sh(DB_HOST, pitr.wait_offsite_script(PITR_REPO, 600))
 
 
 def restore_lifeboat_pitr_offsite(m):
