@@ -56,7 +56,6 @@ _value:
   type: raw
 """
 
-import datetime
 import html
 import io
 import os
@@ -486,8 +485,8 @@ def drill_report_html(history):
                         "<li>%s</li>" % _esc(p["error"]) for p in history["problems"])))
     for name in order:
         body.append(_scenario_section(charts, name, in_latest.get(name), trends[name]))
-    body.append('<footer>lifeboat.dr drill report &middot; %s &middot; self-contained: no network needed</footer>' % _esc(
-        datetime.datetime.now(datetime.timezone.utc).strftime("written %Y-%m-%d %H:%M:%S UTC")))
+    body.append('<footer>lifeboat.dr drill report &middot; %d drill(s), %d file(s) not read &middot; self-contained: '
+                'nothing is fetched from the network</footer>' % (len(drills), len(history.get("problems") or [])))
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>%s</title>\n<style>%s</style>\n'
             '</head>\n<body>\n<main>\n%s\n</main>\n</body>\n</html>\n' % (_esc(title), _STYLE, "\n".join(body)))
