@@ -351,6 +351,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; text-align: cen
 
 
 def _badge(status, big=False):
+    """A scenario's status (passed, failed, not_runnable) or a result (PASS, FAIL) as a coloured label."""
     label = history_utils.STATUS_LABELS.get(status, status)
     return '<span class="badge %s%s">%s</span>' % (_esc(status), " big" if big else "", _esc(label))
 
@@ -435,8 +436,7 @@ def _scenario_section(charts, name, scenario, trend):
         parts.append('<p class="note">Never run in this history: no trend to draw.</p>')
     if scenario and scenario.get("checks"):
         rows = "".join("<tr><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-            _esc(c["name"]), _badge("passed" if c["result"] == "PASS" else "failed").replace(
-                ">PASS<" if c["result"] == "PASS" else ">FAIL<", ">%s<" % _esc(c["result"])), _esc(c.get("detail") or ""))
+            _esc(c["name"]), _badge(c["result"]), _esc(c.get("detail") or ""))
             for c in scenario["checks"])
         parts.append("<h3>Checks</h3><table class=\"checks\"><thead><tr><th>check</th><th>result</th><th>detail</th>"
                      "</tr></thead><tbody>%s</tbody></table>" % rows)

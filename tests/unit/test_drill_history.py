@@ -21,6 +21,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import Li
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "drills")
 NEWEST = os.path.join(FIXTURES, "drill-20261207T180000Z.json")
+PHASE = {"name": "x", "start": "2026-12-07T18:00:00Z", "end": "2026-12-07T18:00:01Z", "seconds": 1}
 
 
 def _doc(name="drill-20261207T180000Z.json"):
@@ -76,8 +77,7 @@ def _set(path, value):
     (_set(["scenarios", 3, "rto"], {"achieved_seconds": 1, "objective_seconds": 2, "met": True}),
      "scenarios[3] (security_breach).rto: a not_runnable scenario has none (null)"),
     (_set(["scenarios", 3, "started"], "2026-12-07T18:00:00Z"), "scenarios[3] (security_breach).started: a not_runnable scenario has none"),
-    (_set(["scenarios", 3, "phases"], [{"name": "x", "start": "2026-12-07T18:00:00Z", "end": "2026-12-07T18:00:01Z",
-                                         "seconds": 1}]), "scenarios[3] (security_breach).phases: a not_runnable scenario has none ([])"),
+    (_set(["scenarios", 3, "phases"], [PHASE]), "scenarios[3] (security_breach).phases: a not_runnable scenario has none ([])"),
     (_set(["scenarios", 0, "writes", "lost"], 39), "(database_failure).writes.lost: 39 lost of 38 acknowledged"),
     (_set(["scenarios", 0, "writes", "acknowledged"], 38.5), "writes.acknowledged: 38.5 is not a whole number"),
     (_set(["scenarios", 0, "breakdown"], None), "scenarios[0] (database_failure).breakdown: null, an object is needed here"),

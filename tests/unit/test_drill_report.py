@@ -102,3 +102,15 @@ def test_without_matplotlib_the_report_says_what_is_missing(monkeypatch):
         drill_report_html(history)
     # The summary needs no matplotlib.
     assert "| database_failure (INC-003) | PASS |" in drill_report_markdown(history)
+
+
+def test_a_recovery_that_never_finished_is_drawn_as_not_reached():
+    # The failed drill of 2026-12-05 as the newest (the run just written): db2 never took writes.
+    history = drill_history(FIXTURES, result=os.path.join(FIXTURES, "drill-20261205T180000Z.json"))
+    page = drill_report_html(history)
+    section = _sections(page)["database_failure"]
+    assert "Why it failed:</strong> db2 did not take writes within 60 s: the promotion timed out" in section
+    assert "not reached: the recovery never finished" in section
+    assert '<div class="v">not reached <small>of 600 s (10 min)</small></div>' in section
+    assert '<span class="badge FAIL">FAIL</span>' in section   # the failed check
+    assert "<title>Lifeboat drill report - lab - FAIL</title>" in page
