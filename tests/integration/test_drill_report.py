@@ -120,8 +120,11 @@ def test_chromium_shows_the_summary_and_every_scenarios_charts_with_no_network(h
         counts = dict((colour, n) for n, colour in colours)
         assert max(counts, key=counts.get) == (0xEE, 0xF1, 0xF4) or max(counts, key=counts.get) == (0xFF, 0xFF, 0xFF)
         assert counts.get((0x1A, 0x7F, 0x37), 0) > 1000 and counts.get((0xCF, 0x22, 0x2E), 0) > 1000
-    # Kept for a person to look at (pytest's tmp_path is kept for the last three runs).
-    print("screenshot: %s" % screenshot)
+    # Kept for a person to look at: .lab/drill-report/ (pytest's own tmp_path goes after three runs).
+    kept = os.path.join(ROOT, ".lab", "drill-report")
+    os.makedirs(kept, exist_ok=True)
+    shutil.copy(str(screenshot), os.path.join(kept, "report.png"))
+    shutil.copy(str(page), os.path.join(kept, "drill-report.html"))
 
 
 def test_the_drills_own_result_and_a_new_report_directory(history, tmp_path):
