@@ -63,6 +63,7 @@ done
 
 "$BIN/ansible-builder" introspect --sanitize "$BUILD/collections" >"$BUILD/introspect.yml"
 for needed in "dnspython>=2.6  # from collection lifeboat.dr" "boto3>=1.34  # from collection lifeboat.dr" \
+              "matplotlib>=3.8  # from collection lifeboat.dr" \
               "openssh-client [platform:dpkg]  # from collection lifeboat.dr"; do
   if ! grep -qF "$needed" "$BUILD/introspect.yml"; then
     cat "$BUILD/introspect.yml" >&2

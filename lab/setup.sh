@@ -20,7 +20,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_packages() {
   # openssh-client: Ansible reaches the lab's blank hosts over SSH, as a real server.
-  local wanted=(docker.io debootstrap zstd sqlite3 postgresql-client age gnupg curl redis-server openssh-client)
+  # chromium: tests/integration/test_drill_report.py opens the drill report in headless Chromium.
+  local wanted=(docker.io debootstrap zstd sqlite3 postgresql-client age gnupg curl redis-server openssh-client chromium)
   local missing=()
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
