@@ -43,28 +43,31 @@ class Scenario:
                 "runnable": self.drill is not None, "not_yet": self.not_yet}
 
 
-# The scenarios of issue 15's drills. A scenario whose recovery exists but whose own drill does not yet
-# says so; the runbook may name it (the document then says it is not rehearsed), never one not listed.
+# The scenarios of issue 15's drills (playbooks/drill.yml -e scenario=NAME). A scenario whose recovery exists but
+# whose own drill does not yet says so; the runbook may name it (the document then says it is not rehearsed),
+# never one not listed. tests/unit/test_drill_result.py checks drill.yml runs exactly the ones with a drill.
 _DRILLS_LATER = "its own drill scenario (playbooks/drill.yml -e scenario=NAME) is not written yet"
 SCENARIOS = (
     Scenario("service_failure", "A backend service stops answering",
              "playbooks/failover.yml -e incident=service_failure -e service=UNIT",
-             not_yet="the recovery is proven by Lifeboat's tests on the lab; " + _DRILLS_LATER),
+             drill="playbooks/drill.yml -e scenario=service_failure (the app hangs while a client posts notes)"),
     Scenario("database_failure", "The PostgreSQL primary is down",
              "playbooks/failover.yml -e incident=database_failure",
-             drill="playbooks/drill.yml, phase 9 (failover under load)"),
+             drill="playbooks/drill.yml -e scenario=database_failure (failover under load, writes lost counted)"),
     Scenario("redis_failure", "The Redis master is down",
              "playbooks/failover.yml -e incident=redis_failure",
-             not_yet="the recovery is proven by Lifeboat's tests on the lab; " + _DRILLS_LATER),
+             drill="playbooks/drill.yml -e scenario=redis_failure (the master stops while a client writes)"),
     Scenario("db_corruption", "The database runs but its data is damaged",
              "playbooks/restore.yml -e lifeboat_type=pitr|full -e lifeboat_confirm=yes",
-             drill="playbooks/drill.yml, phases 4-7 (destroy, restore, recover to points in time)"),
+             drill="playbooks/drill.yml -e scenario=db_corruption (destroy, restore from offsite, recover to points "
+                   "in time)"),
     Scenario("accidental_deletion", "Rows deleted by mistake",
              "playbooks/restore.yml -e lifeboat_target=<side database>, then copy the missing rows back",
              not_yet="copying only the missing rows back is not automated yet; " + _DRILLS_LATER),
     Scenario("vector_store_corruption", "The vector store's index files are damaged",
              "playbooks/restore.yml -e '{\"lifeboat_only\": [\"<directory service>\"]}' -e lifeboat_confirm=yes",
-             drill="playbooks/drill.yml, phases 4-5 (the directory service destroyed and restored)"),
+             drill="playbooks/drill.yml -e scenario=vector_store_corruption (the directory service destroyed and "
+                   "restored)"),
     Scenario("server_loss", "The whole server is lost", "rebuild.yml -e lifeboat_rebuild_host=<lost> "
              "-e lifeboat_rebuild_target=<new>",
              not_yet="rebuild.yml runs and is tested on the lab (tests/integration/test_rebuild.py), but no drill "

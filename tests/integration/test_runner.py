@@ -87,3 +87,25 @@ def test_a_confirmed_restore_job_publishes_what_it_restored(lab, tmp_path, insta
     restored = artifacts["lifeboat_restores"]["app1"]
     assert [entry["service"] for entry in restored] == ["appsqlite"]
     assert restored[0]["backup_id"] in _stdout(events) and restored[0]["safety_copy"]
+
+
+def test_a_drill_scenario_job_publishes_its_result_and_report(lab, tmp_path, installed_collection):
+    reports = tmp_path / "reports"
+    runner, events, artifacts = run_job(tmp_path, installed_collection, "drill", {
+        "scenario": "service_failure", "lifeboat_report_dir": str(reports)})
+    assert (runner.status, runner.rc) == ("successful", 0), _stdout(events)[-3000:]
+    published = artifacts["lifeboat_drill"]["app1"]
+    assert published["result"] == "PASS" and published["scenarios"] == {"service_failure": "passed"}
+    with open(published["history"]) as handle:
+        result = json.load(handle)
+    assert published["history"].startswith(str(reports / "drills"))
+    (scenario,) = result["scenarios"]
+    assert scenario["writes"]["acknowledged"] > 0 and scenario["writes"]["lost"] == 0
+    assert scenario["rto"]["met"] is True
+    assert os.path.exists(published["report"]) and published["report"].startswith(str(reports))
+
+
+def test_an_unknown_drill_scenario_is_a_failed_job_naming_it(lab, tmp_path, installed_collection):
+    runner, events, _artifacts = run_job(tmp_path, installed_collection, "drill", {"scenario": "meteor"})
+    assert runner.status == "failed" and runner.rc != 0
+    assert "unknown drill scenario 'meteor'" in _stdout(events)

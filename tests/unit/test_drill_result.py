@@ -1,5 +1,7 @@
 """The drill's decisions: which scenarios an argument selects, and when a scenario and the drill pass - only with
 every check passed and both objectives met; a scenario that could not run is never reported as passed."""
+import os
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -113,3 +115,16 @@ def test_a_table_row_shows_achieved_and_objective_and_lost_of_acknowledged():
     assert row.split()[:6] == ["service_failure", "PASSED", "12.5", "(300)", "0.0", "(0)"]
     assert "0/60" in row
     assert "NOT_RUNNABLE" in drill_result.table_row(drill_result.scenario_result("security_breach", RUNBOOK))
+
+
+DRILL_PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "drill.yml")
+
+
+@pytest.mark.skipif(not os.path.exists(DRILL_PLAYBOOK), reason="the built collection ships no lab drill playbook")
+def test_the_drill_playbook_runs_exactly_the_scenarios_the_runbook_calls_rehearsed():
+    with open(DRILL_PLAYBOOK) as handle:
+        text = handle.read()
+    core = ("db_corruption", "vector_store_corruption")
+    runs = set(name for name in runbook.BY_NAME if "'%s' in drill_selected" % name in text)
+    runs |= set(core) if "intersect(%r)" % list(core) in text.replace('"', "'") else set()
+    assert runs == set(s.name for s in runbook.SCENARIOS if s.drill is not None)
