@@ -107,8 +107,8 @@ def jobs(services_by_host, lifeboat_jobs=None, default_backup_schedule=DEFAULT_B
             schedule = _service_schedule(service, default_backup_schedule)
             if name in seen and seen[name][1] != schedule:
                 raise LifeboatError("service %r is scheduled %r on %s and %r on %s: lifeboat_only selects by name, so "
-                                    "give them one schedule or two names" % (name, seen[name][1], seen[name][0],
-                                                                               schedule, host))
+                                    "give them one schedule or two names"
+                                    % (name, seen[name][1], seen[name][0], schedule, host))
             seen[name] = (host, schedule)
             entry = by_schedule.setdefault(schedule, {"services": [], "hosts": []})
             if name not in entry["services"]:
@@ -331,8 +331,8 @@ def semaphore_objects(job_list, settings=None):
     for job in job_list:
         if job["zone"] != cfg["timezone"]:
             raise LifeboatError("job %r runs in %s but Semaphore runs every schedule in %s (its schedule time zone): "
-                                "set the job's zone to it, or the setting to the job's" % (job["id"], job["zone"],
-                                                                                          cfg["timezone"]))
+                                "set the job's zone to it, or the setting to the job's"
+                                % (job["id"], job["zone"], cfg["timezone"]))
     templates = []
     for playbook in PLAYBOOKS:
         templates.append({"name": _template_name(cfg, playbook), "playbook": _playbook_path(cfg, playbook),

@@ -10,8 +10,7 @@ import types
 
 from awxkit.api.pages import page
 from awxkit.config import config
-import awxkit.api.pages  # noqa: F401  (registers the pages)
-from awxkit.api.pages import credentials, job_templates, organizations, projects, inventory, workflow_job_templates
+from awxkit.api.pages import credentials, projects, inventory
 from awxkit.api.pages import workflow_job_template_nodes, schedules, survey_spec
 
 FOREIGN = ("organization", "project", "inventory", "credential", "credential_type", "workflow_job_template",
@@ -78,5 +77,3 @@ def check_body(path, body, problems):
             problems.append("%s.%s: awxkit builds %r, the body has %r" % (cls.__name__, key, have, value))
     return 1
 
-
-__all__ = ["check_body", "credentials", "organizations", "workflow_job_templates"]

@@ -170,7 +170,7 @@ def cron_times(cron, zone, after, count):
     from croniter import croniter
     tz = zoneinfo.ZoneInfo(zone)
     walker = croniter(cron, after.astimezone(tz).replace(tzinfo=None))
-    return [walker.get_next(datetime.datetime).replace(tzinfo=tz).astimezone(UTC) for _ in range(count)]
+    return [walker.get_next(datetime.datetime).replace(tzinfo=tz).astimezone(UTC) for _fire in range(count)]
 
 
 def _agreement(services, jobs, semaphore_zone=None):
