@@ -1,6 +1,6 @@
 """awx_configure.yml and semaphore_configure.yml against the recorded-request stand-in (standin.py).
 
-Proven here: what the playbooks send - check mode sends no POST, PATCH or DELETE; a run creates the
+Proven here: what the playbooks send - check mode sends no POST, PATCH or DELETE, nor does a second run; a run creates the
 organisation, credential type, project, inventory and source, one job template per playbook with surveys
 on the destructive ones, the workflow backup -> offsite sync -> verify and the schedules with the jobs'
 rrules (AWX), and the project's repository, inventory, environment, templates and cron schedules
@@ -92,7 +92,7 @@ def test_awx_check_mode_on_an_empty_server_sends_nothing_and_prints_the_plan(sta
     assert "Lifeboat backup appdb,shopdb = DTSTART;TZID=UTC:20260101T000000 RRULE:FREQ=DAILY" in proc.stdout
 
 
-def test_awx_run_creates_the_objects_and_check_mode_then_changes_nothing(standin):
+def test_awx_run_creates_the_objects_then_check_mode_and_a_second_run_change_nothing(standin):
     state, inventory, env = standin
     for name in ("Lifeboat machine", "Lifeboat secrets"):
         state.awx_create("credentials", {"name": name, "inputs": {}})
@@ -136,6 +136,11 @@ def test_awx_run_creates_the_objects_and_check_mode_then_changes_nothing(standin
     proc = ok(playbook("awx_configure.yml", inventory, env, "--check", *AWX_ARGS))
     assert not [r for r in state.requests[before:] if r["method"] in WRITES]
     assert "AWX has no organisation" not in proc.stdout
+    # A second run finds everything as it should be: nothing sent but lookups, nothing changed.
+    before = len(state.requests)
+    proc = ok(playbook("awx_configure.yml", inventory, env, *AWX_ARGS))
+    assert not [r for r in state.requests[before:] if r["method"] in WRITES]
+    assert " changed=0 " in proc.stdout
 
 
 def assert_awxkit_builds(state):
