@@ -78,7 +78,7 @@ sanity:
 	lab/sanity.sh
 
 unit: venv
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest tests/unit tests/controller
 
 integration:
 	$(BIN)/pytest --durations=30 tests/integration
