@@ -24,7 +24,7 @@ description:
     the compromise, from a M(lifeboat.dr.backup_offsite) C(action=list) result; the later ones named as refused;
     fails naming each service without one, and the compromise time; positional C(compromised_at) (ISO 8601 with
     C(Z) or an offset) and C(services)) and C(breach_evidence_check) (an evidence set's directory checked against
-    its C(manifest.sha256): C(ok), C(problems), C(missing), C(changed), C(extra), C(checked); positional
+    its C(manifest.sha256), giving C(ok), C(problems), C(missing), C(changed), C(extra), C(checked); positional
     C(expected_sha256), the manifest's sha256 the collection returned).
 positional: ssh_port, table
 options:

@@ -48,7 +48,7 @@ options:
     default: default
   secrets:
     description:
-      - Given secrets, C({name: value}); names must be variable names, values non-empty strings.
+      - Given secrets, a dict of names and values; names must be variable names, values non-empty strings.
       - Put C(no_log) on the task that passes them.
     type: dict
     default: {}
