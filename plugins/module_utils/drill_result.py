@@ -100,8 +100,8 @@ def scenario_result(name, runbook, measured=None, not_runnable=None):
     elif rto_met is False:
         reasons.append("RTO %.1f s missed the objective of %.0f s" % (rto, rto_objective))
     if rpo_met is False:
-        reasons.append("RPO %s missed the objective of %.0f s" % ("unknown" if rpo is None else "%.1f s" % rpo,
-                                                                rpo_objective))
+        rpo_text = "unknown" if rpo is None else "%.1f s" % rpo
+        reasons.append("RPO %s missed the objective of %.0f s" % (rpo_text, rpo_objective))
     if not checks:
         reasons.append("the scenario checked nothing")
     entry["status"] = "failed" if reasons else "passed"
@@ -170,5 +170,6 @@ def table_row(entry):
     """One scenario as a line of the drill's terminal table."""
     writes = entry.get("writes")
     lost = "-" if not writes else "%s/%s" % (writes.get("lost"), writes.get("acknowledged"))
-    return "%-24s %-12s %-16s %-16s %-9s %s" % (entry["name"], entry["status"].upper(), _figure_text(entry.get("rto")),
-                                              _figure_text(entry.get("rpo")), lost, entry.get("reason") or "")
+    columns = (entry["name"], entry["status"].upper(), _figure_text(entry.get("rto")), _figure_text(entry.get("rpo")),
+               lost, entry.get("reason") or "")
+    return "%-24s %-12s %-16s %-16s %-9s %s" % columns
