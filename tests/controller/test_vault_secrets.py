@@ -62,9 +62,8 @@ def run(tmp_path, extra, *options):
 
 
 def view(tmp_path, *password):
-    out = subprocess.run([os.path.join(BIN, "ansible-vault"), "view"] + list(password or ("--vault-password-file",
-                                                                                       str(tmp_path / "pw")))
-                         + [str(tmp_path / "secrets.vault.yml")],
+    password = list(password or ("--vault-password-file", str(tmp_path / "pw")))
+    out = subprocess.run([os.path.join(BIN, "ansible-vault"), "view"] + password + [str(tmp_path / "secrets.vault.yml")],
                          capture_output=True, text=True, check=False, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")))
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)

@@ -295,7 +295,7 @@ def test_new_secrets_are_random_url_safe_and_of_the_length_asked():
     assert all(len(value) == 40 and set(value) <= set(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for value in values.values())
     assert values["app_key"] != values["vault_appdb_password"]
-    assert len(set(breach.new_secret(16) for _ in range(50))) == 50
+    assert len(set(breach.new_secret(16) for _attempt in range(50))) == 50
 
 
 @pytest.mark.parametrize("names, length, message", [
