@@ -76,4 +76,3 @@ def check_body(path, body, problems):
         if have != value:
             problems.append("%s.%s: awxkit builds %r, the body has %r" % (cls.__name__, key, have, value))
     return 1
-
