@@ -36,6 +36,8 @@ raises the error the checks report): ``connect``, ``live_counts``,
 Optional capabilities for failover (``supports(name)`` says which an engine has; the
 module ``db_replication`` offers exactly those): ``replication_status``, ``promote``,
 ``fence``, ``probe_write``, ``rejoin``.
+
+Optional capability for a secret rotation (the module ``db_password``): ``set_password``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,7 +54,7 @@ REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exi
 # Required methods the base implements: an engine overrides them only when its default does not fit.
 DEFAULTED = ("expected_counts", "safety_copy_space")
 CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
-OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin")
+OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin", "set_password")
 PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
               "restore_reads_archive", "count_unit", "item_noun", "point_in_time_recovery", "runs_as_root",
               "scratch_teardown", "server_packages", "server_setup", "server_version_parts")
@@ -214,6 +216,12 @@ class Engine:
     def rejoin(self, runner, spec, check_mode=False):
         """Bring a stopped old primary back in line with ``spec["source"]`` (PostgreSQL: pg_rewind)."""
         raise NotImplementedError("%s: rejoin is not implemented" % self.name)
+
+    # --- optional: secret rotation ----------------------------------------------------------------
+    def set_password(self, runner, spec, user=None, password=None, check_mode=False):
+        """Give the account ``user`` the password ``password``; ``{"changed", "accounts", "notes"}``. An account that
+        already has it is left alone; one that does not exist is an error naming it."""
+        raise NotImplementedError("%s: setting a password is not implemented" % self.name)
 
     def supports(self, capability):
         """True when this engine implements ``capability`` (a check or an optional method)."""

@@ -37,6 +37,7 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import accounts as password_forms
 from ansible_collections.lifeboat.dr.plugins.module_utils import backup_files as bf
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
@@ -521,6 +522,24 @@ def fingerprint(runner, conn, database):
     return tables
 
 
+def set_password(runner, conn, user, password, check_mode=False):
+    """Every ``user@host`` account of ``user`` gets the password, sent as its mysql_native_password hash (the
+    server never sees the clear text); accounts that already have it are left alone."""
+    if not user:
+        raise LifeboatError("name the MariaDB account whose password to set (user)")
+    wanted = password_forms.mysql_native_hash(password)
+    with Client(conn) as client:
+        rows = client.query(runner, "SELECT Host, authentication_string FROM mysql.user WHERE User = %s ORDER BY Host"
+                            % quote_literal(user))
+        if not rows:
+            raise LifeboatError("MariaDB account %s does not exist (on any host): no password was changed" % user)
+        todo = [row[0] for row in rows if (row[1] if len(row) > 1 else "") != wanted]
+        if todo and not check_mode:
+            client.query(runner, "".join("ALTER USER %s IDENTIFIED BY PASSWORD %s;\n" % (
+                account_literal(user, host), quote_literal(wanted)) for host in todo))
+    return {"changed": bool(todo), "accounts": [account_name(user, row[0]) for row in rows], "notes": []}
+
+
 class MySQL(Engine):
     """The contract (engines/base.py) over the functions above; ``spec["mysql"]`` holds the connection."""
 
@@ -605,6 +624,9 @@ class MySQL(Engine):
 
     def fingerprint(self, runner, spec):
         return fingerprint(runner, spec["mysql"], spec["database"])
+
+    def set_password(self, runner, spec, user, password, check_mode=False):
+        return set_password(runner, spec["mysql"], user, password, check_mode)
 
 
 ENGINE = MySQL()

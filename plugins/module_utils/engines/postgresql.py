@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import tempfile
 
+from ansible_collections.lifeboat.dr.plugins.module_utils import accounts
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql_fidelity as fidelity
@@ -484,6 +485,27 @@ def amcheck(runner, conn, database):
         database, "kept, it was installed" if had_amcheck else "installed for the check and dropped")
 
 
+def set_password(runner, conn, database, user, password, check_mode=False):
+    """The role's new password, sent as its SCRAM verifier (accounts.py): the server never sees the clear text.
+    Left alone when the stored verifier is already this password's (read from pg_authid, when the login may)."""
+    if not user:
+        raise LifeboatError("name the PostgreSQL role whose password to set (user)")
+    if not query(runner, conn, database, "SELECT 1 FROM pg_roles WHERE rolname = %s" % quote_literal(user)):
+        raise LifeboatError("PostgreSQL role %s does not exist: no password was changed" % user)
+    try:
+        stored = query(runner, conn, database, "SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = %s"
+                       % quote_literal(user))
+    except LifeboatError:  # not a superuser: the stored verifier cannot be read, so the password is set again
+        stored = []
+    if stored and accounts.scram_matches(stored[0][0], password):
+        return {"changed": False, "accounts": [user], "notes": []}
+    if not check_mode:
+        query(runner, conn, database, "ALTER ROLE %s PASSWORD %s" % (
+            quote_ident(user), quote_literal(accounts.scram_sha256_verifier(password))))
+    return {"changed": True, "accounts": [user], "notes": [] if stored else [
+        "the stored password could not be read (the login is not a superuser): it was set without comparing"]}
+
+
 class PostgreSQL(Engine):
     """The contract (engines/base.py) over the functions above; ``spec["connection"]`` is a Connection."""
 
@@ -516,6 +538,9 @@ class PostgreSQL(Engine):
 
     def rejoin(self, runner, spec, check_mode=False):
         return replication.rewind(runner, spec, check_mode)
+
+    def set_password(self, runner, spec, user, password, check_mode=False):
+        return set_password(runner, spec["connection"], spec["database"], user, password, check_mode)
 
     def dump(self, runner, spec, sink, work_dir, tail):
         return dump(runner, spec["connection"], spec["database"], sink, work_dir, tail,

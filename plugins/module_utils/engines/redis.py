@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import hmac
 import os
 import shutil
 import subprocess
@@ -540,6 +541,28 @@ def fingerprint(conn):
     return tables
 
 
+def set_password(conn, user, password, check_mode=False):
+    """``requirepass`` (the default user's password) set and written to the server's configuration file
+    (CONFIG REWRITE), so a restart keeps it. Clients already connected stay authenticated; new ones need it."""
+    if (user or "default") != "default":
+        raise RedisError("Redis: only the default user's password (requirepass) is rotated, not ACL user %s" % user)
+    client = connect(conn)
+    try:
+        if hmac.compare_digest((client.config("requirepass") or "").encode("utf-8"), password.encode("utf-8")):
+            return {"changed": False, "accounts": ["default"], "notes": []}
+        replicas = int((client.info("replication") or {}).get("connected_slaves") or 0)
+        if not (client.info("server") or {}).get("config_file"):
+            raise RedisError("Redis at %s runs without a configuration file: a new requirepass would be lost at its next "
+                             "restart, so it was not changed" % client.where)
+        if not check_mode:
+            client.call("config_set", "requirepass", password)
+            client.call("config_rewrite")
+    finally:
+        client.close()
+    notes = ["%d replica(s) follow this server: give them the new password as masterauth" % replicas] if replicas else []
+    return {"changed": True, "accounts": ["default"], "notes": notes}
+
+
 class Redis(Engine):
     """The contract (engines/base.py) over the functions above; ``spec["redis"]`` holds the connection."""
 
@@ -596,6 +619,9 @@ class Redis(Engine):
 
     def fingerprint(self, runner, spec):
         return fingerprint(spec["redis"])
+
+    def set_password(self, runner, spec, user, password, check_mode=False):
+        return set_password(spec["redis"], user, password, check_mode)
 
     # Replication (redis_replication.py): the failover playbook's steps on one instance.
     def replication_status(self, runner, spec):
