@@ -315,12 +315,27 @@ def list_backups(root, service):
     return found, incomplete
 
 
+BEFORE_PREFIX = "before:"
+_BEFORE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def before_time(selector):
+    """The instant of a ``before:<ISO 8601 time with a zone>`` selector (aware), None for other selectors."""
+    if not isinstance(selector, str) or not selector.startswith(BEFORE_PREFIX):
+        return None
+    text = selector[len(BEFORE_PREFIX):].strip()
+    if not _BEFORE_RE.match(text):
+        raise LifeboatError("%r: give the time in ISO 8601 with a zone, e.g. before:2026-12-07T03:15:00Z" % selector)
+    return datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
 def select_backup(backups, selector, incomplete=()):
     """Pick one backup from ``list_backups`` output.
 
     ``selector``: ``latest``; a class (``daily``/``weekly``/``monthly``/``yearly``)
     for the newest of that class; ``YYYYMMDD`` for the newest taken that day
-    (UTC); or a backup id. Returns ``(entry, reason)``. ``incomplete`` (the
+    (UTC); ``before:<time>`` for the newest started strictly before an ISO 8601
+    time with a zone (a security breach's compromise time); or a backup id. Returns ``(entry, reason)``. ``incomplete`` (the
     second list ``list_backups`` returns) is never chosen, but a newer one the
     selector would have matched is named in the reason, with its cause.
     """
@@ -339,6 +354,8 @@ def _matches(parsed, selector):
         return parsed["type"] == selector
     if re.match(r"^\d{8}$", selector):
         return parsed["timestamp"].strftime("%Y%m%d") == selector
+    if selector.startswith(BEFORE_PREFIX):
+        return parsed["timestamp"] < before_time(selector)
     return parsed["backup_id"] == selector
 
 
@@ -372,6 +389,13 @@ def _select(backups, selector, incomplete):
             if entry["timestamp"].strftime("%Y%m%d") == selector:
                 return entry, "newest backup taken on %s (UTC)" % selector
         raise LifeboatError("no backup was taken on %s (UTC)" % selector)
+    before = before_time(selector)
+    if before is not None:
+        for entry in backups:
+            if entry["timestamp"] < before:
+                return entry, "newest backup started before %s" % selector[len(BEFORE_PREFIX):]
+        raise LifeboatError("no complete backup was started before %s (the newest, %s, is later)" % (
+            selector[len(BEFORE_PREFIX):], backups[0]["backup_id"]))
     for entry in backups:
         if entry["backup_id"] == selector:
             return entry, "backup id %s" % selector

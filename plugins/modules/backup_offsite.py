@@ -58,7 +58,7 @@ options:
     type: str
     default: ""
   select:
-    description: Backup to pull; V(latest), a class, V(YYYYMMDD) or a backup id (as in M(lifeboat.dr.db_restore)).
+    description: Backup to pull; V(latest), a class, V(YYYYMMDD), V(before:<ISO 8601 time with a zone>) or a backup id (as in M(lifeboat.dr.db_restore)).
     type: str
     default: latest
   deep:

@@ -74,7 +74,8 @@ options:
     description:
       - Which backup of O(service) under O(backup_root) to restore when O(backup) is not given.
       - V(latest), a class (V(daily), V(weekly), V(monthly), V(yearly)) for the newest of that class,
-        V(YYYYMMDD) for the newest taken that day (UTC), or a backup id.
+        V(YYYYMMDD) for the newest taken that day (UTC), V(before:<ISO 8601 time with a zone>) for the newest started strictly
+        before that time (a security breach restores from before its compromise), or a backup id.
       - When neither O(backup) nor O(select) is given, V(latest) is restored.
     type: str
   backup_root:

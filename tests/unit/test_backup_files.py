@@ -146,6 +146,18 @@ def test_list_and_select(tmp_path):
             bf.select_backup(backups, bad)
     with pytest.raises(bf.LifeboatError, match="no complete backup"):
         bf.select_backup([], "latest")
+    # A compromise time: the newest started strictly before it, in any zone; later ones are never chosen.
+    assert pick("before:2025-11-03T02:00:01Z") == "backup_daily_20251103_020000"
+    assert pick("before:2025-11-03T02:00:00Z") == "backup_weekly_20251102_020000"
+    assert pick("before:2025-11-03T03:00:00+01:00") == "backup_weekly_20251102_020000"
+    assert pick("before:2025-11-03T02:00:00.5+00:00") == "backup_daily_20251103_020000"
+    with pytest.raises(bf.LifeboatError, match="no complete backup was started before 2025-11-01T02:00:00Z"):
+        bf.select_backup(backups, "before:2025-11-01T02:00:00Z")
+    for bad in ("before:2025-11-03", "before:2025-11-03T02:00:00", "before:yesterday"):
+        with pytest.raises(bf.LifeboatError, match="ISO 8601 with a zone"):
+            bf.select_backup(backups, bad)
+    # The incomplete backup of 20251104 is named when it would have matched.
+    assert "skipped backup_daily_20251104_020000" in bf.select_backup(backups, "before:2025-11-05T00:00:00Z", incomplete)[1]
 
 
 def test_metadata_document_fields(tmp_path):
