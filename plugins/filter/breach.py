@@ -23,7 +23,8 @@ description:
     takes the table name), C(breach_clean_backups) (per service, the newest complete backup taken strictly before
     the compromise, from a M(lifeboat.dr.backup_offsite) C(action=list) result; the later ones named as refused;
     fails naming each service without one, and the compromise time; positional C(compromised_at) (ISO 8601 with
-    C(Z) or an offset) and C(services)) and C(breach_evidence_check) (an evidence set's directory checked against
+    C(Z) or an offset) and C(services)), C(breach_listing_before) (the same listing with only the backups started
+    before the compromise, for a rebuild's preflight) and C(breach_evidence_check) (an evidence set's directory checked against
     its C(manifest.sha256), giving C(ok), C(problems), C(missing), C(changed), C(extra), C(checked); positional
     C(expected_sha256), the manifest's sha256 the collection returned).
 positional: ssh_port, table
@@ -85,6 +86,10 @@ def breach_clean_backups(listing, compromised_at, services=None):
     return _filter(breach.clean_backups, listing, compromised_at, services)
 
 
+def breach_listing_before(listing, compromised_at):
+    return _filter(breach.listing_before, listing, compromised_at)
+
+
 def breach_evidence_check(directory, expected_sha256=None):
     return _filter(breach.verify_manifest, directory, expected_sha256=expected_sha256)
 
@@ -94,4 +99,5 @@ class FilterModule(object):
         return {"breach_isolation_ruleset": breach_isolation_ruleset,
                 "breach_isolation_removal": breach_isolation_removal,
                 "breach_clean_backups": breach_clean_backups,
+                "breach_listing_before": breach_listing_before,
                 "breach_evidence_check": breach_evidence_check}

@@ -229,6 +229,17 @@ def clean_backups(listing, compromised_at, services=None):
     return {"compromised_at": _iso(when), "services": chosen}
 
 
+def listing_before(listing, compromised_at):
+    """``listing`` with, per service, only the complete backups started strictly before ``compromised_at`` (in their
+    order, newest first): what a rebuild after a breach may restore. ``incomplete`` entries are kept as they are."""
+    when = compromise_time(compromised_at)
+    services = {}
+    for name, entry in ((listing or {}).get("services") or {}).items():
+        kept = [b for b in entry.get("backups") or [] if backup_time(b) is not None and backup_time(b) < when]
+        services[name] = dict(entry, backups=kept)
+    return dict(listing or {}, services=services)
+
+
 # --- evidence -------------------------------------------------------------------------------------------
 
 def _label(value, what):

@@ -312,8 +312,8 @@ def outcome(phases, data_times, lost_at, healthy_at, objectives=None, started=No
 def restored(results, listing, pitr=None):
     """``{service: {"backup_id", "data_time", "how"}}`` for the record and the RPO, from the restore role's
     ``restore_results`` (the backup restored, whose time the offsite listing gives) and a PITR recovery's result
-    (``{"services": [names in the cluster], "result": pitr_restore's result}``: their data is as new as the last
-    replayed transaction)."""
+    (``{"services": [names in the cluster], "result": pitr_restore's result, "until": its target}``: their data is
+    as new as the last replayed transaction, or as the target time when the recovery stopped at one)."""
     found = {}
     for result in results or []:
         name = (result.get("item") or {}).get("name")
@@ -329,6 +329,9 @@ def restored(results, listing, pitr=None):
         candidates = [t for t in (recovery.get("last_transaction"), (recovery.get("window") or {}).get("latest"))
                       if parse_time(t)]
         when = max(candidates, key=parse_time) if candidates else None
+        target = parse_time(pitr.get("until"))
+        if target is not None:  # recovered to an instant (a breach's compromise): nothing after it came back
+            when = pitr["until"]
         for name in pitr.get("services") or []:
             found[name] = {"backup_id": recovery.get("base_backup"), "data_time": when or None, "how": "pitr"}
     return found

@@ -186,6 +186,18 @@ def test_the_local_repository_listing_works_too(tmp_path):
     assert chosen["services"]["notes"]["key"].endswith("backup_daily_20261207_010000.sqlite3.zst")
 
 
+def test_the_listing_before_the_compromise_keeps_only_older_backups_in_order():
+    listing = _listing()
+    kept = breach.listing_before(listing, "2026-12-07T03:15:00Z")
+    assert [b["backup_id"] for b in kept["services"]["appdb"]["backups"]] == [
+        "backup_daily_20261207_020000_1", "backup_daily_20261207_020000", "backup_daily_20261206_020000"]
+    assert kept["services"]["appdb"]["incomplete"] == listing["services"]["appdb"]["incomplete"]
+    assert kept["services"]["late"]["backups"] == []
+    assert len(listing["services"]["appdb"]["backups"]) == 5  # the listing given is not changed
+    with pytest.raises(LifeboatError, match="with a zone"):
+        breach.listing_before(listing, "2026-12-07T03:15:00")
+
+
 def test_the_clean_backups_filter():
     from ansible.errors import AnsibleFilterError
     assert breach_clean_backups(_listing(), "2026-12-07T03:15:00Z", ["files"])["services"]["files"]["backup_id"] \

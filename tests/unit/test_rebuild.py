@@ -116,6 +116,10 @@ def test_what_each_restore_brought_back():
     # Nothing written since the base backup: the data is as new as the end of the archive.
     quiet = dict(pitr, result=dict(pitr["result"], last_transaction=None))
     assert rebuild.restored([], listing(), quiet)["appdb"]["data_time"] == "2026-12-07T11:59:59+00:00"
+    # Recovered to an instant (a breach's compromise time): the data is as new as that instant, not the archive's end.
+    assert rebuild.restored([], listing(), dict(pitr, until="2026-12-07T11:30:00Z"))["appdb"]["data_time"] \
+        == "2026-12-07T11:30:00Z"
+    assert rebuild.restored([], listing(), dict(pitr, until="latest"))["appdb"]["data_time"] == "2026-12-07T11:59:59+00:00"
 
 
 def test_the_report_gives_phase_times_rto_and_rpo_against_the_objectives():
