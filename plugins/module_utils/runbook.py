@@ -76,8 +76,11 @@ SCENARIOS = (
              "playbooks/failover.yml -e incident=datacenter_failure (rebuild.yml onto the DR site, then the DNS switch)",
              not_yet="the DR-site rebuild runs and is tested on the lab (tests/integration/test_rebuild.py), but no "
                      "drill rehearses it with a writer yet; " + _DRILLS_LATER),
-    Scenario("security_breach", "A host is compromised", "playbooks/security_breach.yml (issue 15)",
-             not_yet="security_breach.yml does not exist yet"),
+    Scenario("security_breach", "A host is compromised",
+             "playbooks/security_breach.yml -e lifeboat_rebuild_host=<compromised> -e lifeboat_rebuild_target=<new> "
+             "-e lifeboat_compromised_at=<time> -e lifeboat_confirm=yes",
+             not_yet="security_breach.yml runs and is tested on the lab (tests/integration/test_security_breach.py), "
+                     "but no drill rehearses it with a writer yet; " + _DRILLS_LATER),
 )
 BY_NAME = dict((s.name, s) for s in SCENARIOS)
 
