@@ -21,8 +21,11 @@ drill: setup lab-up
 	rm -f .lab/drill/*-summary.*
 	$(PLAYBOOK) playbooks/drill.yml; status=$$?; cat .lab/drill/*-summary.txt 2>/dev/null; exit $$status
 
-# No lab-up step: the integration tests' session fixture runs lab_up.yml itself (once, not twice).
-test: setup lint build sanity unit integration molecule
+# setup, lint, build, sanity, unit, integration, molecule (lab/test-suite.sh): the lab images are built
+# while lint and the unit tests run, and each step's time is printed at the end. No lab-up step: the
+# integration tests' session fixture runs lab_up.yml itself (once, not twice).
+test:
+	lab/test-suite.sh
 
 # As a newcomer or CI runs it: images, containers, venv, caches and stand-ins gone first.
 test-fresh:

@@ -6,6 +6,8 @@
 #   lab/setup.sh            everything
 #   lab/setup.sh venv       only the Python venv (enough for lint and unit tests)
 #   lab/setup.sh emulators  only Azurite (the S3 and GCS stand-ins come with the venv)
+#   lab/setup.sh host       everything but the images (make test builds them meanwhile)
+#   lab/setup.sh images     only the lab images
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,6 +90,8 @@ emulators() {
 case "${1:-all}" in
   venv) venv ;;
   emulators) emulators ;;
+  host) apt_packages; venv; emulators; docker_engine ;;
+  images) images ;;
   all) apt_packages; venv; emulators; docker_engine; images ;;
-  *) echo "usage: $0 [all|venv|emulators]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|host|images|venv|emulators]" >&2; exit 2 ;;
 esac
