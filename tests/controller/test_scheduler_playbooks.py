@@ -190,6 +190,8 @@ def test_semaphore_run_creates_what_is_missing_and_again_nothing(standin):
     before = len(state.requests)
     ok(playbook("semaphore_configure.yml", inventory, env, *SEM_ARGS))
     assert not [r for r in state.requests[before:] if r["method"] in WRITES]
+    # Nothing created, so one pass: the projects, then the project's six lists once.
+    assert len(state.requests[before:]) == 7
 
 
 def test_semaphore_refuses_missing_keys_naming_them(standin):
