@@ -112,8 +112,8 @@ def plan(side, production, side_db, production_db, tables=None):
             continue
         key, side_key = production[name].get("key"), side[name].get("key")
         if not key:
-            problems.append("table %s has no primary key in %s: its rows cannot be matched (leave it out of "
-                            "tables)" % (name, production_db))
+            problems.append("table %s has no primary key in %s: its rows cannot be matched (name the tables to "
+                            "copy without it)" % (name, production_db))
             continue
         if side_key != key:
             problems.append("table %s: the primary key is (%s) in %s and (%s) in %s" % (

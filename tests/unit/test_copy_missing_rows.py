@@ -10,6 +10,9 @@ import tempfile
 
 import pytest
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lifeboat.dr.plugins.filter.engine_property import engines_supporting
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import missing_rows as mr
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
@@ -98,6 +101,9 @@ def test_generated_columns_are_left_to_the_server_and_sequences_are_found():
 
 def test_only_postgresql_copies_missing_rows_and_the_others_say_so():
     assert engines.names(supporting="copy_missing_rows") == ("postgresql",)
+    assert engines_supporting("copy_missing_rows") == ["postgresql"]
+    with pytest.raises(AnsibleFilterError, match="unknown engine capability"):
+        engines_supporting("teleport")
     with pytest.raises(NotImplementedError, match="mysql: copying missing rows back .* not supported"):
         engines.get("mysql").copy_missing_rows(None, {})
 
