@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: db_copy_missing_rows
 short_description: Copy back rows deleted by mistake from a side database, keeping every write made since
-version_added: "1.1.0"
+version_added: "1.2.0"
 description:
   - For rows deleted by mistake (the drill scenario C(accidental_deletion)). A backup restored beside production
     (M(lifeboat.dr.db_restore) into C(<database>_staging), the C(restore) role's C(restore_target=staging)) holds
