@@ -28,6 +28,8 @@ description:
     before the tables that reference them, C(ON CONFLICT DO NOTHING)) and advances each serial or identity sequence
     to at least the largest copied value, so new inserts do not collide. Any error rolls the transaction back and
     nothing is copied. The temporary tables end with the session.
+  - The copied rows are inserted like any other (production's triggers and constraints apply to them); a failing
+    constraint fails the whole copy.
   - A missing row whose other unique value (an e-mail, say) production has since given to another row is not
     copied; RV(tables) counts it under C(rows_conflicting).
   - The login needs SELECT on the side database's tables, SELECT and INSERT on production's, UPDATE on their

@@ -168,7 +168,8 @@ CREATE TABLE "Odd ""q"" x" (a int, b text, PRIMARY KEY (b, a));
 CREATE TABLE seal (seal text);
 INSERT INTO customers (name, email) SELECT 'c' || g, 'c' || g || '@example.org' FROM generate_series(1, 20) g;
 INSERT INTO orders (customer_id, amount, note, tags, doc)
-SELECT 1 + g % 20, g * 1.25, CASE WHEN g % 3 = 0 THEN E'tab\\there, \\\\ and ''quote''' END, ARRAY['x', 'y' || g],
+SELECT 1 + g % 20, g * 1.25, CASE WHEN g % 3 = 0 THEN E'tab\\there, \\\\ and ''quote''' WHEN g % 3 = 1 THEN 'Größe ✓'
+       END, ARRAY['x', 'y' || g],
        jsonb_build_object('g', g) FROM generate_series(1, 100) g;
 INSERT INTO "Odd ""q"" x" SELECT g, 'b' || g FROM generate_series(1, 5) g;
 INSERT INTO seal VALUES ('sealed');

@@ -557,6 +557,7 @@ def _copy_stream(runner, conn, side_db, table, quoted, listed, sink):
     runner.record([argv])
     env = dict(runner.env)
     env.update(conn.env())
+    env["PGCLIENTENCODING"] = "UTF8"  # the side's COPY text and production's reading of it agree
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env)
         try:
@@ -586,6 +587,7 @@ def copy_missing_rows(runner, conn, database, side_db, tables=None, check_mode=F
     runner.record([argv])
     env = dict(runner.env)
     env.update(conn.env())
+    env["PGCLIENTENCODING"] = "UTF8"  # the side's COPY text and production's reading of it agree
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env)
         try:
