@@ -64,6 +64,16 @@ def engines_where(value, key):
     return [name for name in engines.names() if engine_property(name, key) == value]
 
 
+def engines_supporting(capability):
+    """The names of the engines that have ``capability`` (a check or an optional method, e.g. ``copy_missing_rows``)."""
+    try:
+        return list(engines.names(supporting=capability))
+    except LifeboatError as exc:
+        from ansible.errors import AnsibleFilterError
+        raise AnsibleFilterError(str(exc))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"engine_property": engine_property, "engines_where": engines_where}
+        return {"engine_property": engine_property, "engines_where": engines_where,
+                "engines_supporting": engines_supporting}

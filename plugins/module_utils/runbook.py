@@ -62,8 +62,10 @@ SCENARIOS = (
              drill="playbooks/drill.yml -e scenario=db_corruption (destroy, restore from offsite, recover to points "
                    "in time)"),
     Scenario("accidental_deletion", "Rows deleted by mistake",
-             "playbooks/restore.yml -e lifeboat_target=<side database>, then copy the missing rows back",
-             not_yet="copying only the missing rows back is not automated yet; " + _DRILLS_LATER),
+             "playbooks/restore.yml -e lifeboat_type=missing_rows -e '{\"lifeboat_only\": [\"<service>\"]}' "
+             "-e lifeboat_confirm=yes (restored beside production, only the missing rows copied back)",
+             drill="playbooks/drill.yml -e scenario=accidental_deletion (old orders deleted after a backup while a "
+                   "client writes; copied back, writes since kept)"),
     Scenario("vector_store_corruption", "The vector store's index files are damaged",
              "playbooks/restore.yml -e '{\"lifeboat_only\": [\"<directory service>\"]}' -e lifeboat_confirm=yes",
              drill="playbooks/drill.yml -e scenario=vector_store_corruption (the directory service destroyed and "

@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ALL = engines.names()
 TODAY = ("postgresql", "mysql", "sqlite", "directory", "redis", "mongodb")
 # Modules whose ``engine`` choices are the engines with one capability, not all of them.
-SUBSET = {"db_fingerprint": "fingerprint", "db_replication": "replication_status", "db_password": "set_password"}
+SUBSET = {"db_fingerprint": "fingerprint", "db_replication": "replication_status", "db_password": "set_password",
+          "db_copy_missing_rows": "copy_missing_rows"}
 
 
 class _Captured(Exception):
@@ -128,6 +129,8 @@ def test_the_first_six_engines_keep_their_capabilities():
         assert today(capability) == ("postgresql", "redis"), capability
     assert today("rejoin") == ("postgresql",)
     assert today("set_password") == ("postgresql", "mysql", "redis")
+    # Rows deleted by mistake: PostgreSQL copies the missing rows back from a side database.
+    assert today("copy_missing_rows") == ("postgresql",)
 
 
 def test_module_choices_come_from_the_registry_and_match_the_documentation(monkeypatch):

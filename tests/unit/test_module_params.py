@@ -17,7 +17,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import cli, module_arg
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SERVICE_MODULES = ("db_dump", "db_restore", "service_verify", "db_fingerprint", "backup_rotate")
+SERVICE_MODULES = ("db_dump", "db_restore", "service_verify", "db_fingerprint", "backup_rotate", "db_copy_missing_rows")
 
 
 class _Captured(Exception):

@@ -113,4 +113,5 @@ def test_the_filters_give_the_same_answers():
     assert filters["runbook_drift"](small()) == runbook.drift(small()) != []
     assert set(filters["runbook_render"](small())) == {"markdown", "html", "json"}
     assert [s["name"] for s in filters["runbook_scenarios"]() if s["runnable"]] == [
-        "service_failure", "database_failure", "redis_failure", "db_corruption", "vector_store_corruption"]
+        "service_failure", "database_failure", "redis_failure", "db_corruption", "accidental_deletion",
+        "vector_store_corruption"]

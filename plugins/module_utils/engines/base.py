@@ -38,6 +38,9 @@ module ``db_replication`` offers exactly those): ``replication_status``, ``promo
 ``fence``, ``probe_write``, ``rejoin``.
 
 Optional capability for a secret rotation (the module ``db_password``): ``set_password``.
+
+Optional capability for rows deleted by mistake (``db_copy_missing_rows`` offers the engines
+that have it): ``copy_missing_rows``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,7 +57,8 @@ REQUIRED = ("extension", "dump", "check_archive", "describe_target", "target_exi
 # Required methods the base implements: an engine overrides them only when its default does not fit.
 DEFAULTED = ("expected_counts", "safety_copy_space")
 CHECKS = ("connect", "live_counts", "fingerprint", "integrity")
-OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin", "set_password")
+OPTIONAL = ("replication_status", "promote", "fence", "probe_write", "rejoin", "set_password",
+            "copy_missing_rows")
 PROPERTIES = ("name", "host_packages", "required_params", "target_kind", "always_safety_copy",
               "restore_reads_archive", "count_unit", "item_noun", "point_in_time_recovery", "runs_as_root",
               "scratch_teardown", "server_packages", "server_setup", "server_version_parts")
@@ -222,6 +226,16 @@ class Engine:
         """Give the account ``user`` the password ``password``; ``{"changed", "accounts", "notes"}``. An account that
         already has it is left alone; one that does not exist is an error naming it."""
         raise NotImplementedError("%s: setting a password is not implemented" % self.name)
+
+    # --- optional: rows deleted by mistake (missing_rows.py decides, the engine copies) ------------
+    def copy_missing_rows(self, runner, spec, check_mode=False):
+        """Copy the rows of ``spec["tables"]`` (None: every table both have) that the side database
+        ``spec["side_database"]`` has and ``spec["database"]`` lacks, matched by primary key, never changing a
+        row production has; refuse (``missing_rows.plan``) before anything is written. Returns ``changed``,
+        per table ``rows_in_side``, ``rows_missing``, ``rows_copied``, ``rows_conflicting``, ``rows_differing``,
+        and ``tables_skipped``, ``sequences_advanced``, ``rows_copied``, ``summary``."""
+        raise NotImplementedError("%s: copying missing rows back from a side database is not supported for this "
+                                  "engine" % self.name)
 
     def supports(self, capability):
         """True when this engine implements ``capability`` (a check or an optional method)."""

@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import accounts
+from ansible_collections.lifeboat.dr.plugins.module_utils import missing_rows
 from ansible_collections.lifeboat.dr.plugins.module_utils import safety as safety_copies
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql_fidelity as fidelity
@@ -506,6 +507,166 @@ def set_password(runner, conn, database, user, password, check_mode=False):
         "the stored password could not be read (the login is not a superuser): it was set without comparing"]}
 
 
+# --- rows deleted by mistake: copy back the rows a side database has and production lacks (missing_rows.py) ---
+
+TABLE_META_SQL = (
+    "SELECT coalesce(json_object_agg(n.nspname || '.' || c.relname, json_build_object("
+    "'quoted', quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+    "'columns', (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), "
+    "'generated', a.attgenerated <> '', 'identity', a.attidentity <> '', 'sequence', "
+    "pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)) ORDER BY a.attnum) "
+    "FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), "
+    "'key', (SELECT json_agg(a.attname ORDER BY k.ord) FROM pg_constraint p "
+    "CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, ord) "
+    "JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum "
+    "WHERE p.conrelid = c.oid AND p.contype = 'p'), "
+    "'references', (SELECT json_agg(DISTINCT fn.nspname || '.' || fc.relname) FROM pg_constraint f "
+    "JOIN pg_class fc ON fc.oid = f.confrelid JOIN pg_namespace fn ON fn.oid = fc.relnamespace "
+    "WHERE f.conrelid = c.oid AND f.contype = 'f'))), '{}')::text "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
+)
+MISSING_PREFIX = "lifeboat_missing_"
+
+
+def table_metadata(runner, conn, database):
+    """``{schema.table: metadata}`` (missing_rows.py's shape) of every ordinary table of ``database``."""
+    return json.loads(query(runner, conn, database, TABLE_META_SQL)[0][0])
+
+
+def _key_match(key, left, right):
+    return " AND ".join("%s.%s = %s.%s" % (left, quote_ident(k), right, quote_ident(k)) for k in key)
+
+
+def missing_rows_sql(index, table, meta, check_mode):
+    """The statements for one table, against its copy ``lifeboat_missing_<index>`` (a temporary table): count
+    the side's rows, those production lacks and those both have with other content, then (outside check mode)
+    insert the missing ones and advance the table's sequences past the largest value. Each result row starts
+    with a tag (``counts``, ``copied``, ``sequence``) and the table's name."""
+    temp = "%s%d" % (MISSING_PREFIX, index)
+    cols = missing_rows.copy_columns(meta)
+    listed = ", ".join(quote_ident(c) for c in cols)
+    side_cols = ", ".join("s.%s" % quote_ident(c) for c in cols)
+    prod_cols = ", ".join("p.%s" % quote_ident(c) for c in cols)
+    absent = "NOT EXISTS (SELECT 1 FROM %s p WHERE %s)" % (meta["quoted"], _key_match(meta["key"], "p", "s"))
+    tag = quote_literal(table)
+    sql = ["SELECT 'counts', %s, (SELECT count(*) FROM %s), (SELECT count(*) FROM %s s WHERE %s), "
+           "(SELECT count(*) FROM %s s JOIN %s p ON %s WHERE ROW(%s)::text <> ROW(%s)::text)" % (
+               tag, temp, temp, absent, temp, meta["quoted"], _key_match(meta["key"], "p", "s"), side_cols,
+               prod_cols)]
+    if check_mode:
+        return sql
+    overriding = " OVERRIDING SYSTEM VALUE" if any(c.get("identity") for c in meta["columns"]) else ""
+    # ON CONFLICT DO NOTHING: a row another session inserted meanwhile, or one another unique key of production
+    # already holds, stays production's; the difference between missing and copied reports them.
+    sql.append("WITH copied AS (INSERT INTO %s (%s)%s SELECT %s FROM %s s WHERE %s ON CONFLICT DO NOTHING "
+               "RETURNING 1) SELECT 'copied', %s, count(*) FROM copied" % (
+                   meta["quoted"], listed, overriding, side_cols, temp, absent, tag))
+    for column, sequence in missing_rows.sequences(meta):
+        # Only ever forward, and only ascending sequences: setval is not undone by a rollback.
+        sql.append("SELECT 'sequence', %s, %s, setval(%s::regclass, m) FROM (SELECT max(%s)::bigint AS m FROM %s) x, "
+                   "%s q, pg_sequence ps WHERE ps.seqrelid = %s::regclass AND ps.seqincrement > 0 AND x.m IS NOT NULL "
+                   "AND x.m > CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END" % (
+                       tag, quote_literal(sequence), quote_literal(sequence), quote_ident(column), meta["quoted"],
+                       sequence, quote_literal(sequence)))
+    return sql
+
+
+def _copy_stream(runner, conn, side_db, table, quoted, listed, sink):
+    """Stream the side table's rows (``COPY ... TO STDOUT``, text format, the columns ``listed``) into ``sink``."""
+    argv = _psql_argv(runner, conn, side_db) + ["-c", "COPY (SELECT %s FROM %s) TO STDOUT" % (listed, quoted)]
+    runner.record([argv])
+    env = dict(runner.env)
+    env.update(conn.env())
+    env["PGCLIENTENCODING"] = "UTF8"  # the side's COPY text and production's reading of it agree
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env)
+        try:
+            for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
+                sink(chunk)
+        finally:
+            proc.stdout.close()
+            proc.wait()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise LifeboatError("reading table %s of %s failed: %s" % (
+                table, side_db, err.read().decode("utf-8", "replace").strip()))
+
+
+def copy_missing_rows(runner, conn, database, side_db, tables=None, check_mode=False):
+    """Copy the rows of ``tables`` that ``side_db`` has and ``database`` lacks, matched by primary key.
+
+    One psql session on production: each side table is streamed into a temporary table there, then one
+    transaction counts and inserts the missing rows (parents before children) and advances the sequences;
+    in check mode it only counts and rolls back. A row production has is never changed. The temporary
+    tables go with the session.
+    """
+    side = table_metadata(runner, conn, side_db)
+    production = table_metadata(runner, conn, database)
+    chosen = missing_rows.plan(side, production, side_db, database, tables)
+    argv = _psql_argv(runner, conn, database)
+    runner.record([argv])
+    env = dict(runner.env)
+    env.update(conn.env())
+    env["PGCLIENTENCODING"] = "UTF8"  # the side's COPY text and production's reading of it agree
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env)
+        try:
+            try:
+                statements = []
+                for index, table in enumerate(chosen["tables"], 1):
+                    meta = production[table]
+                    listed = ", ".join(quote_ident(c) for c in missing_rows.copy_columns(meta))
+                    temp = "%s%d" % (MISSING_PREFIX, index)
+                    # The temporary table has production's column types; the side's rows are read in its order.
+                    proc.stdin.write(("CREATE TEMPORARY TABLE %s AS SELECT %s FROM %s WITH NO DATA;\n" % (
+                        temp, listed, meta["quoted"])).encode("utf-8"))
+                    proc.stdin.write(("COPY %s (%s) FROM STDIN;\n" % (temp, listed)).encode("utf-8"))
+                    _copy_stream(runner, conn, side_db, table, side[table]["quoted"], listed, proc.stdin.write)
+                    proc.stdin.write(b"\\.\n")
+                    statements += missing_rows_sql(index, table, meta, check_mode)
+                proc.stdin.write(("BEGIN;\n" + "".join(s + ";\n" for s in statements)
+                                  + ("ROLLBACK" if check_mode else "COMMIT") + ";\n").encode("utf-8"))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # psql stopped at an error: its message follows
+            except BaseException:
+                proc.kill()  # the side could not be read in full: nothing may be counted or copied from it
+                raise
+        finally:
+            if proc.stdin and not proc.stdin.closed:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            proc.wait()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise LifeboatError("copying the missing rows from %s into %s failed, the transaction was rolled back "
+                                "and nothing was copied: %s" % (side_db, database,
+                                                                err.read().decode("utf-8", "replace").strip()))
+        out.seek(0)
+        rows = [line.split("\t") for line in out.read().decode("utf-8").splitlines() if line]
+    found = dict((table, {"rows_in_side": 0, "rows_missing": 0, "rows_copied": 0, "rows_conflicting": 0,
+                          "rows_differing": 0}) for table in chosen["tables"])
+    advanced = {}
+    for row in rows:
+        if row[0] == "counts":
+            found[row[1]].update(rows_in_side=int(row[2]), rows_missing=int(row[3]), rows_differing=int(row[4]))
+        elif row[0] == "copied":
+            found[row[1]]["rows_copied"] = int(row[2])
+        elif row[0] == "sequence":
+            advanced[row[2]] = int(row[3])
+    for entry in found.values():
+        entry["rows_conflicting"] = 0 if check_mode else entry["rows_missing"] - entry["rows_copied"]
+    copied = sum(entry["rows_copied"] for entry in found.values())
+    return {"changed": bool(sum(entry["rows_missing"] for entry in found.values())) if check_mode else copied > 0,
+            "database": database, "side_database": side_db, "order": chosen["tables"], "tables": found,
+            "tables_skipped": chosen["skipped"], "sequences_advanced": advanced, "rows_copied": copied,
+            "summary": missing_rows.summary(found, check_mode)}
+
+
 class PostgreSQL(Engine):
     """The contract (engines/base.py) over the functions above; ``spec["connection"]`` is a Connection."""
 
@@ -604,6 +765,10 @@ class PostgreSQL(Engine):
 
     def integrity(self, runner, spec):
         return amcheck(runner, spec["connection"], spec["database"])
+
+    def copy_missing_rows(self, runner, spec, check_mode=False):
+        return copy_missing_rows(runner, spec["connection"], spec["database"], spec["side_database"],
+                                 spec.get("tables"), check_mode)
 
 
 ENGINE = PostgreSQL()
