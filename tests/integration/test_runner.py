@@ -92,16 +92,22 @@ def test_a_confirmed_restore_job_publishes_what_it_restored(lab, tmp_path, insta
 def test_a_drill_scenario_job_publishes_its_result_and_report(lab, tmp_path, installed_collection):
     reports = tmp_path / "reports"
     runner, events, artifacts = run_job(tmp_path, installed_collection, "drill", {
-        "scenario": "service_failure", "lifeboat_report_dir": str(reports)})
+        "scenario": "service_failure,accidental_deletion", "lifeboat_report_dir": str(reports)})
     assert (runner.status, runner.rc) == ("successful", 0), _stdout(events)[-3000:]
     published = artifacts["lifeboat_drill"]["app1"]
-    assert published["result"] == "PASS" and published["scenarios"] == {"service_failure": "passed"}
+    assert published["result"] == "PASS"
+    assert published["scenarios"] == {"service_failure": "passed", "accidental_deletion": "passed"}
     with open(published["history"]) as handle:
         result = json.load(handle)
     assert published["history"].startswith(str(reports / "drills"))
-    (scenario,) = result["scenarios"]
-    assert scenario["writes"]["acknowledged"] > 0 and scenario["writes"]["lost"] == 0
-    assert scenario["rto"]["met"] is True
+    assert len(result["scenarios"]) == 2
+    for scenario in result["scenarios"]:
+        assert scenario["writes"]["acknowledged"] > 0 and scenario["writes"]["lost"] == 0, scenario["name"]
+        assert scenario["rto"]["met"] is True, scenario["name"]
+        assert [check["result"] for check in scenario["checks"]] == ["PASS"] * len(scenario["checks"]), scenario
+    deletion = [s for s in result["scenarios"] if s["name"] == "accidental_deletion"][0]
+    # Rows deleted by mistake: every one back with the same content, the writes made since kept.
+    assert deletion["checks"][1]["detail"].startswith("50 of 50 back")
     assert os.path.exists(published["report"]) and published["report"].startswith(str(reports))
 
 

