@@ -18,8 +18,10 @@ from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import Li
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
 
-import test_redis_engine as redis_tests  # noqa: E402  the throwaway redis-server of the engine's tests
-import test_restore_fidelity as pg_tests  # noqa: E402  the throwaway PostgreSQL of the fidelity tests
+# The throwaway servers of the engines' own tests, by the collection's name (ansible-test units runs the tests
+# from the built collection, where the test directory is not on sys.path).
+from ansible_collections.lifeboat.dr.tests.unit import test_redis_engine as redis_tests
+from ansible_collections.lifeboat.dr.tests.unit import test_restore_fidelity as pg_tests
 
 NEW = "n3w-Secret-of-the-rotation"
 
