@@ -23,7 +23,7 @@ def test_the_lab_runbook_renders_in_three_forms(tmp_path):
     html = (tmp_path / "runbook-lab.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and 'id="INC-009"' in html
     assert oct(os.stat(tmp_path / "runbook-lab.json").st_mode & 0o777) == "0o640"
-    assert "9 incidents, 5 rehearsed by a drill today" in proc.stdout
+    assert "9 incidents, 6 rehearsed by a drill today" in proc.stdout
 
 
 def test_a_bad_runbook_is_refused_naming_the_cause_and_nothing_is_written(tmp_path):
