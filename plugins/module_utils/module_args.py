@@ -142,6 +142,18 @@ def connection_from_params(params):
                       password=params.get("login_password"), maintenance_db=params.get("maintenance_db", "postgres"))
 
 
+def service_argument_spec(capability, **own):
+    """The argument spec of a module that acts on one service through an engine ``capability``: the definition,
+    the target (the engines that have it), the connection and its ``own`` options."""
+    return argument_spec(definition_spec(), target_spec(engines.names(supporting=capability)), connection_spec(), own)
+
+
+def service_spec(module, required=("engine",)):
+    """``(spec, runner)`` of such a module: its parameters merged with the definition, and its command runner."""
+    from ansible.module_utils.basic import _load_params  # modules only: the host agent has no Ansible
+    return spec_from_params(params_for(module, _load_params(), required=required)), runner_for(module)
+
+
 def runner_for(module):
     """A Runner that finds programs with ``module.get_bin_path(name, required)``."""
     return Runner(bin_path=module.get_bin_path)

@@ -159,23 +159,19 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    argument_spec, connection_spec, definition_spec, params_for, runner_for, spec_from_params, target_spec)
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import service_argument_spec, service_spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(definition_spec(),
-                                                       target_spec(engines.names(supporting="copy_missing_rows")),
-                                                       connection_spec(),
-                                                       side_database=dict(type="str", required=True),
-                                                       tables=dict(type="list", elements="str")),
+    module = AnsibleModule(argument_spec=service_argument_spec("copy_missing_rows",
+                                                               side_database=dict(type="str", required=True),
+                                                               tables=dict(type="list", elements="str")),
                            supports_check_mode=True)
-    spec = spec_from_params(params_for(module, _load_params(), required=("engine", "database")))
-    runner = runner_for(module)
+    spec, runner = service_spec(module, required=("engine", "database"))
     try:
         result = engines.get(spec["engine"]).copy_missing_rows(runner, spec, check_mode=module.check_mode)
     except LifeboatError as exc:

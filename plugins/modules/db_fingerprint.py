@@ -75,22 +75,16 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils import fingerprint
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    argument_spec, connection_spec, definition_spec, params_for, runner_for, spec_from_params, target_spec)
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import service_argument_spec, service_spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(definition_spec(),
-                                                       target_spec(engines.names(supporting="fingerprint")),
-                                                       connection_spec()),
-                           supports_check_mode=True)
-    spec = spec_from_params(params_for(module, _load_params(), required=("engine",)))
-    runner = runner_for(module)
+    module = AnsibleModule(argument_spec=service_argument_spec("fingerprint"), supports_check_mode=True)
+    spec, runner = service_spec(module)
     try:
         tables = fingerprint.of_service(runner, spec)
     except LifeboatError as exc:

@@ -92,27 +92,21 @@ executed_commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lifeboat.dr.plugins.module_utils import engines
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
-from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import (
-    argument_spec, connection_spec, definition_spec, params_for, runner_for, spec_from_params, target_spec)
+from ansible_collections.lifeboat.dr.plugins.module_utils.module_args import service_argument_spec, service_spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(definition_spec(),
-                                                       target_spec(engines.names(supporting="set_password")),
-                                                       connection_spec(),
-                                                       dict(user=dict(type="str"),
-                                                            new_password=dict(type="str", required=True, no_log=True))),
+    module = AnsibleModule(argument_spec=service_argument_spec("set_password", user=dict(type="str"),
+                                                               new_password=dict(type="str", required=True, no_log=True)),
                            supports_check_mode=True)
-    spec = spec_from_params(params_for(module, _load_params(), required=("engine",)))
-    runner = runner_for(module)
-    engine = engines.get(spec["engine"])
+    spec, runner = service_spec(module)
     try:
-        result = engine.set_password(runner, spec, module.params["user"], module.params["new_password"],
-                                     check_mode=module.check_mode)
+        result = engines.get(spec["engine"]).set_password(runner, spec, module.params["user"],
+                                                          module.params["new_password"], check_mode=module.check_mode)
     except LifeboatError as exc:
         module.fail_json(msg=str(exc), executed_commands=runner.executed)
     module.exit_json(executed_commands=runner.executed, **result)

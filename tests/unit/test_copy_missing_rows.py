@@ -1,11 +1,8 @@
 """Rows deleted by mistake: the decision (missing_rows.py, no server), then the copy back from a side database on
 a throwaway local PostgreSQL (skipped where the PostgreSQL server binaries are missing): the deleted rows come
 back identical, writes made since stay, check mode and refusals change nothing."""
-import glob
 import os
-import pwd
 import shutil
-import subprocess
 import tempfile
 
 import pytest
@@ -18,6 +15,7 @@ from ansible_collections.lifeboat.dr.plugins.module_utils import missing_rows as
 from ansible_collections.lifeboat.dr.plugins.module_utils.backup_files import LifeboatError
 from ansible_collections.lifeboat.dr.plugins.module_utils.engines import postgresql as pg
 from ansible_collections.lifeboat.dr.plugins.module_utils.process import Runner
+from ansible_collections.lifeboat.dr.tests.unit import test_restore_fidelity as pg_tests
 
 
 def col(name, kind="integer", **extra):
@@ -117,45 +115,8 @@ def test_the_summary_says_what_was_copied_and_what_production_kept():
 
 # --- a real server ------------------------------------------------------------------------------------------
 
-def _pg_bin():
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda path: int(path.split("/")[4]))
-    return os.path.dirname(found[-1]) if found else None
-
-
-PG_BIN = _pg_bin()
-
-
-def _has_user(name):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-class PgServer:
-    """initdb + postgres on a unix socket in a private directory, as the postgres user when run as root."""
-
-    def __init__(self, base, port):
-        self.dir, self.port = base, port
-        self.user = "postgres" if os.geteuid() == 0 else None
-        if self.user:
-            os.chown(base, pwd.getpwnam("postgres").pw_uid, -1)
-        self._as(["%s/initdb" % PG_BIN, "-D", base + "/data", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
-                  "-A", "trust"])
-        self._as(["%s/pg_ctl" % PG_BIN, "-D", base + "/data", "-w", "-l", base + "/log", "-o",
-                  "-p %d -k %s -c listen_addresses='' -c fsync=off" % (port, base), "start"])
-
-    def _as(self, argv, **kwargs):
-        prefix = ["runuser", "-u", self.user, "--"] if self.user else []
-        return subprocess.run(prefix + argv, check=True, capture_output=True, cwd="/", **kwargs)
-
-    def sql(self, sql, database="postgres", user="postgres"):
-        return self._as(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(self.port), "-U", user,
-                         "-d", database], input=sql.encode()).stdout.decode().strip()
-
-    def stop(self):
-        self._as(["%s/pg_ctl" % PG_BIN, "-D", self.dir + "/data", "-m", "immediate", "stop"])
+# The fidelity tests' throwaway server, by the collection's name (ansible-test units runs the built collection).
+PG_BIN, PgServer, _has_user = pg_tests.PG_BIN, pg_tests.PgServer, pg_tests._has_user
 
 
 SCHEMA = """
