@@ -5,6 +5,7 @@ onto blank1 only what was there before the compromise, rotates every database pa
 ones open the accounts, the old ones no longer do, no value is printed) and moves the app's name to blank1."""
 import datetime
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -115,6 +116,12 @@ def _breach(breached, *extra):
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
 
 
+def _record(proc):
+    line = [ln for ln in proc.stdout.splitlines() if "record: " in ln][-1]
+    with open(line.split("record: ", 1)[1].strip().strip("\"',")) as handle:
+        return json.load(handle)
+
+
 def _reaches(container, url):
     return subprocess.run(["docker", "exec", container, "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", url],
                           capture_output=True, text=True).stdout.strip() == "200"
@@ -152,12 +159,15 @@ def test_isolation_and_evidence_then_a_second_set(breached):
     assert "etc/sampleapp/backdoor.sh" in listing  # what the intruder left is kept
     with open(os.path.join(first, "manifest.sha256"), "rb") as handle:
         manifest = handle.read()
+    # The run's record names the set and the manifest's sha256 the host reported.
+    record = _record(proc)
+    assert record["evidence"]["store"].endswith(os.path.basename(first)) and record["isolation"]["applied"]
+    assert record["evidence"]["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
     # Run again: a second set; the first one untouched.
     _ok(_breach(breached, "--tags", "isolate,evidence"), "a second run")
     assert len(set(glob.glob(os.path.join(STORE, "*"))) - sets_before) == 2
     with open(os.path.join(first, "manifest.sha256"), "rb") as handle:
         assert handle.read() == manifest
-    assert "evidence" in _said(proc)
 
 
 def test_restore_clean_rotate_and_switch(breached):
@@ -165,9 +175,7 @@ def test_restore_clean_rotate_and_switch(breached):
     proc = _ok(_breach(breached), "the breach response")
     said = proc.stdout + proc.stderr
     # Only backups from before the compromise came back, and the record says which and refused the later ones.
-    record_line = [ln for ln in proc.stdout.splitlines() if "record: " in ln][-1]
-    with open(record_line.split("record: ", 1)[1].strip().strip("\"',")) as handle:
-        record = json.load(handle)
+    record = _record(proc)
     assert record["compromised_at"] == breached["at"] and record["incident"] == "INC-009"
     for name, chosen in record["restored_from"]["services"].items():
         assert chosen["timestamp"] < breached["at"], name
