@@ -96,7 +96,8 @@ def breached(lab_backups, tmp_path_factory):
         yield {"tmp": tmp_path, "clean": clean, "at": compromised_at, "vault_password": str(vault_password),
                "secrets_file": str(tmp_path / "rotated.vault.yml"), "address": address}
     finally:
-        playbook("security_breach.yml", "-e", "lifeboat_rebuild_host=app1", "--tags", "release")
+        playbook("security_breach.yml", "-e", "lifeboat_rebuild_host=app1", "-e", "lifeboat_breach_confirm=yes",
+                 "--tags", "release")
         sh("sed -i '/lifeboat-lab$/d' /root/.ssh/authorized_keys")
         _clean_up_app1()
         sh("systemctl start sampleapp")
@@ -109,7 +110,7 @@ def breached(lab_backups, tmp_path_factory):
 def _breach(breached, *extra):
     argv = [os.path.join(BIN, "ansible-playbook"), "playbooks/security_breach.yml", "-e", "lifeboat_rebuild_host=app1",
             "-e", "lifeboat_rebuild_target=blank1", "-e", "lifeboat_compromised_at=%s" % breached["at"],
-            "-e", "lifeboat_breach_secrets_file=%s" % breached["secrets_file"], "-e", "lifeboat_confirm=yes",
+            "-e", "lifeboat_breach_secrets_file=%s" % breached["secrets_file"], "-e", "lifeboat_breach_confirm=yes",
             # The new server ships its WAL elsewhere: app1 keeps its own archive.
             "-e", "rebuild_pitr_offsite_prefix=breach-test/app1/15-main"] + list(extra)
     env = dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_VAULT_PASSWORD_FILE=breached["vault_password"])
@@ -128,8 +129,10 @@ def _reaches(container, url):
 
 
 def test_refused_without_confirmation_or_with_a_time_without_a_zone(breached):
-    proc = _breach(breached, "-e", "lifeboat_confirm=no")
-    assert proc.returncode != 0 and "confirm with -e lifeboat_confirm=yes" in _said(proc)
+    proc = _breach(breached, "-e", "lifeboat_breach_confirm=no")
+    assert proc.returncode != 0 and "confirm with -e lifeboat_breach_confirm=yes" in _said(proc)
+    proc = _breach(breached, "-e", "lifeboat_compromised_at=2026-12-07T03:15:00.5Z")
+    assert proc.returncode != 0 and "is not an ISO 8601 time to the second with a zone" in _said(proc)
     proc = _breach(breached, "-e", "lifeboat_compromised_at=2026-12-07T03:15:00")
     assert proc.returncode != 0 and "is not an ISO 8601 time with a zone" in _said(proc)
     assert "lifeboat_isolation" not in sh("command -v nft >/dev/null && nft list tables || true")

@@ -529,14 +529,25 @@ def set_password(runner, conn, user, password, check_mode=False):
         raise LifeboatError("name the MariaDB account whose password to set (user)")
     wanted = password_forms.mysql_native_hash(password)
     with Client(conn) as client:
-        rows = client.query(runner, "SELECT Host, authentication_string FROM mysql.user WHERE User = %s ORDER BY Host"
+        # global_priv (MariaDB 10.4+): the plugin, the hash, and whether other methods (unix_socket) are allowed too.
+        rows = client.query(runner, "SELECT Host, JSON_VALUE(Priv, '$.plugin'), JSON_VALUE(Priv, '$.authentication_string'), "
+                            "JSON_EXISTS(Priv, '$.auth_or') FROM mysql.global_priv WHERE User = %s ORDER BY Host"
                             % quote_literal(user))
         if not rows:
             raise LifeboatError("MariaDB account %s does not exist (on any host): no password was changed" % user)
-        todo = [row[0] for row in rows if (row[1] if len(row) > 1 else "") != wanted]
+        # ALTER USER ... IDENTIFIED BY PASSWORD makes mysql_native_password the only method: refused for accounts that
+        # use another plugin or several (it would drop unix_socket or ed25519), naming them.
+        other = [account_name(user, row[0]) for row in rows if row[1] != "mysql_native_password" or row[3] == "1"]
+        if other:
+            raise LifeboatError("MariaDB account(s) %s do not use mysql_native_password alone: their password is not "
+                                "changed here (nothing was changed)" % ", ".join(other))
+        todo = [row[0] for row in rows if row[2] != wanted]
         if todo and not check_mode:
-            client.query(runner, "".join("ALTER USER %s IDENTIFIED BY PASSWORD %s;\n" % (
-                account_literal(user, host), quote_literal(wanted)) for host in todo))
+            try:
+                client.query(runner, "".join("ALTER USER %s IDENTIFIED BY PASSWORD %s;\n" % (
+                    account_literal(user, host), quote_literal(wanted)) for host in todo))
+            except LifeboatError as exc:
+                raise LifeboatError(scrub(str(exc)))  # the server may quote the statement, hash included
     return {"changed": bool(todo), "accounts": [account_name(user, row[0]) for row in rows], "notes": []}
 
 

@@ -491,6 +491,10 @@ def set_password(runner, conn, database, user, password, check_mode=False):
     Left alone when the stored verifier is already this password's (read from pg_authid, when the login may)."""
     if not user:
         raise LifeboatError("name the PostgreSQL role whose password to set (user)")
+    try:
+        password.encode("ascii")
+    except UnicodeEncodeError:  # libpq normalises others with SASLprep, which the verifier here does not
+        raise LifeboatError("the new password of PostgreSQL role %s has non-ASCII characters: not set" % user)
     if not query(runner, conn, database, "SELECT 1 FROM pg_roles WHERE rolname = %s" % quote_literal(user)):
         raise LifeboatError("PostgreSQL role %s does not exist: no password was changed" % user)
     try:

@@ -548,12 +548,14 @@ def set_password(conn, user, password, check_mode=False):
         raise RedisError("Redis: only the default user's password (requirepass) is rotated, not ACL user %s" % user)
     client = connect(conn)
     try:
-        if hmac.compare_digest((client.config("requirepass") or "").encode("utf-8"), password.encode("utf-8")):
-            return {"changed": False, "accounts": ["default"], "notes": []}
-        replicas = int((client.info("replication") or {}).get("connected_slaves") or 0)
         if not (client.info("server") or {}).get("config_file"):
             raise RedisError("Redis at %s runs without a configuration file: a new requirepass would be lost at its next "
                              "restart, so it was not changed" % client.where)
+        if hmac.compare_digest((client.config("requirepass") or "").encode("utf-8"), password.encode("utf-8")):
+            if not check_mode:  # an earlier run may have set it and failed to write the file: written again
+                client.call("config_rewrite")
+            return {"changed": False, "accounts": ["default"], "notes": []}
+        replicas = int((client.info("replication") or {}).get("connected_slaves") or 0)
         if not check_mode:
             client.call("config_set", "requirepass", password)
             client.call("config_rewrite")
