@@ -13,12 +13,11 @@ TIMES=()
 IMAGES_PID=
 
 step() {
-  local name=$1 start rc
+  local name=$1 start rc=0
   shift
   start=$(date +%s)
   printf '[test] %s\n' "$name" >&2
-  "$@"
-  rc=$?
+  "$@" || rc=$?  # set -e would leave before the time is kept
   TIMES+=("$(printf '%-12s %5d s  exit %d' "$name" $(($(date +%s) - start)) "$rc")")
   return "$rc"
 }

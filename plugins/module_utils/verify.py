@@ -75,10 +75,10 @@ def http_get(url, method="GET", body=None, timeout=10, headers=None):
 
 
 def newest_backup(root, service):
-    backups, dummy = bf.list_backups(root, service)
+    backups, dummy = bf.list_backups(root, service)  # newest first
     if not backups:
         raise bf.LifeboatError("no backup of %s in %s" % (service, bf.service_dir(root, service)))
-    return backups[-1]
+    return backups[0]
 
 
 def live_counts(runner, spec):

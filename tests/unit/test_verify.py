@@ -39,15 +39,24 @@ def test_a_check_that_raises_is_a_failed_check():
     assert verify.summary([verify.check("a", True), verify.check("b", False)])["result"] == "SOME CHECKS FAILED"
 
 
-def test_stale_backup_fails_the_age_check(tmp_path):
+def _backup(tmp_path, name):
     directory = tmp_path / "svc" / "daily"
-    directory.mkdir(parents=True)
-    name = "backup_daily_20260101_020000"
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / (name + ".sqlite3.zst")
     path.write_bytes(b"x")
     bf.write_json_atomic(str(directory / (name + ".metadata.json")), {
         "backup_id": name, "engine": "sqlite", "files": [path.name], "size_bytes": 1,
         "checksum": bf.sha256_file(str(path))})
+
+
+def test_the_newest_backup_is_the_newest_not_the_oldest_kept(tmp_path):
+    for name in ("backup_daily_20251230_020000", "backup_daily_20260101_020000", "backup_daily_20251231_020000"):
+        _backup(tmp_path, name)
+    assert verify.newest_backup(str(tmp_path), "svc")["backup_id"] == "backup_daily_20260101_020000"
+
+
+def test_stale_backup_fails_the_age_check(tmp_path):
+    _backup(tmp_path, "backup_daily_20260101_020000")
     now = datetime.datetime(2026, 1, 3, 2, 0, tzinfo=datetime.timezone.utc)
     results = verify.run_checks(None, {"service": "svc", "engine": "directory", "path": str(tmp_path),
                                        "backup_root": str(tmp_path), "max_backup_age_hours": 26, "rows": "at_least"},
