@@ -263,8 +263,10 @@ def evidence_set_path(store, host, now=None, token=None):
     return os.path.join(store, _label(host, "host name"), evidence_set_name(now, token))
 
 
-def _new_set_directory(path, mode):
-    """Make ``path`` (parents ``mode`` too); an existing set is never written into (evidence is never overwritten)."""
+def create_evidence_set(store, host, now=None, token=None, mode=0o700):
+    """Make a new, empty evidence set directory (parents ``mode`` too) and return its path; an existing set raises
+    LifeboatError (evidence is never overwritten)."""
+    path = evidence_set_path(store, host, now, token)
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         os.makedirs(parent, mode)
@@ -275,18 +277,6 @@ def _new_set_directory(path, mode):
                             "new set)" % path)
     os.chmod(path, mode)
     return path
-
-
-def create_evidence_set(store, host, now=None, token=None, mode=0o700):
-    """Make a new, empty evidence set directory and return its path; an existing set raises LifeboatError."""
-    return _new_set_directory(evidence_set_path(store, host, now, token), mode)
-
-
-def claim_evidence_set(store, host, name, mode=0o700):
-    """Make ``<store>/<host>/<name>`` (the set the host collected, copied off it), refusing an existing one."""
-    if not store or not os.path.isabs(store):
-        raise LifeboatError("the evidence store must be an absolute path, not %r" % (store,))
-    return _new_set_directory(os.path.join(store, _label(host, "host name"), _label(name, "set name")), mode)
 
 
 def sha256_hex(path):
